@@ -1,0 +1,1 @@
+"""The edge runtime: onnxruntime, numpy, pillow and tokenizers only."""

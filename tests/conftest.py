@@ -1,0 +1,29 @@
+"""Shared fixtures: one generated catalogue and its preparation for the whole session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from rakuten_edge.data.prepare import prepare  # noqa: E402
+from rakuten_edge.data.synth import synth  # noqa: E402
+
+N_PRODUCTS = 1500
+
+
+@pytest.fixture(scope="session")
+def raw_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("raw") / "raw"
+    synth(out, n=N_PRODUCTS, test_n=30, seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def prepared_dir(raw_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("prep") / "prepared"
+    prepare(raw_dir, out, seed=42)
+    return out
