@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
+from enum import Enum
 from typing import Optional
 
 import typer
 
-from . import paths
-from .errors import UserError
+# Before any TensorFlow import: keep its C++ start-up chatter off the user's terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from . import paths  # noqa: E402
+from .errors import UserError  # noqa: E402
+from .models.registry import REGISTRY  # noqa: E402
+
+# Choices come from the registry: registering a model is enough for every command to offer it.
+ModelKey = Enum("ModelKey", {key: key for key in REGISTRY}, type=str)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, export, run and benchmark the Rakuten multimodal product classifiers.")
@@ -47,6 +56,26 @@ def data_prepare(
     from .data.prepare import prepare
 
     _echo(prepare(raw, out, val_size=val_size, seed=seed, force=force))
+
+
+@app.command("train")
+def train_cmd(
+    model: ModelKey = typer.Argument(..., help="Which model of the registry to train."),
+    data: Path = typer.Option(paths.PREPARED, help="Prepared data folder."),
+    out: Path = typer.Option(paths.RUNS, help="Runs root: the run goes to OUT/MODEL (OUT/MODEL-PRESET)."),
+    epochs: Optional[int] = typer.Option(None, help="Default: the preset's (10 for seed)."),
+    batch_size: Optional[int] = typer.Option(None, help="Default: the preset's (64 for seed)."),
+    preset: str = typer.Option("seed", help="seed (the write-up's settings) or tiny (tests and quick demos)."),
+    limit: Optional[int] = typer.Option(None, help="Use only the first N training rows (N/4 validation rows)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (default 42)."),
+    camembert: Optional[str] = typer.Option(None, help="CamemBERT models: hub name or local folder."),
+) -> None:
+    """Train one model with the seed's settings and write its run folder."""
+    from .training import train
+
+    options = {"camembert": camembert} if camembert else {}
+    _echo(train(model.value, data=data, out=out, preset=preset, epochs=epochs, batch_size=batch_size,
+                limit=limit, seed=seed, **options))
 
 
 def main() -> None:

@@ -27,3 +27,21 @@ def prepared_dir(raw_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("prep") / "prepared"
     prepare(raw_dir, out, seed=42)
     return out
+
+
+@pytest.fixture(scope="session")
+def trained_runs(prepared_dir, tmp_path_factory) -> dict[str, Path]:
+    """Every registered model trained once with its tiny preset (the parity tests reuse them)."""
+    from rakuten_edge.models.registry import REGISTRY
+    from rakuten_edge.training import train
+
+    root = tmp_path_factory.mktemp("runs")
+    runs = {}
+    for key in REGISTRY:
+        result = train(key, data=prepared_dir, out=root, preset="tiny", **TRAIN_OPTIONS.get(key, {}))
+        runs[key] = Path(result["run"])
+    return runs
+
+
+# Per-model extra options for the tiny training (the CamemBERT models add their offline encoder).
+TRAIN_OPTIONS: dict[str, dict] = {}

@@ -1,0 +1,78 @@
+"""What every training run leaves in its folder, whatever the framework, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..models.config import ModelConfig
+from ..reports import classification_report, confusion, report_markdown, seed_comparison_markdown
+
+MODEL_KERAS, VOCAB, CONFIG, METRICS, VAL_PROBS = "model.keras", "vocab.txt", "config.json", "metrics.json", "val_probs.npz"
+
+
+def run_name(key: str, preset: str) -> str:
+    return key if preset == "seed" else f"{key}-{preset}"
+
+
+@contextlib.contextmanager
+def staged_run(folder: Path):
+    """Yield a temporary sibling folder; on success it replaces `folder`, on failure it is removed, so an
+    interrupted run never leaves a half-written model where a good one was."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def write_run_artifacts(folder: Path, config: ModelConfig, history: dict[str, list[float]], y_val: np.ndarray,
+                        val_probs: np.ndarray, val_productid: np.ndarray, data_note: str, extra: dict) -> dict:
+    """History, curves, seed-format report, confusion matrix, validation probabilities, seed comparison."""
+    from ..plots import confusion_matrix_png, training_curves
+
+    key = config.key
+    write_json(folder / CONFIG, config.to_dict())
+    write_json(folder / "history.json", history)
+    with open(folder / "history.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        keys = list(history)
+        writer.writerow(["epoch", *keys])
+        for e in range(len(history.get("loss", []))):
+            writer.writerow([e + 1, *(history[k][e] if e < len(history[k]) else "" for k in keys)])
+    training_curves(history, folder / "curves.png", f"{key} ({config.preset} preset)")
+
+    y_pred = val_probs.argmax(1)
+    report = classification_report(y_val, y_pred, config.num_classes)
+    write_json(folder / "report.json", report)
+    title = f"{key} — classification report on split_val ({len(y_val)} rows)"
+    (folder / "report.md").write_text(report_markdown(report, title), encoding="utf-8")
+    confusion_matrix_png(confusion(y_val, y_pred, config.num_classes), folder / "confusion_matrix.png", key)
+    (folder / "comparison.md").write_text(seed_comparison_markdown(key, report, data_note), encoding="utf-8")
+    # Probabilities keyed by productid: the export's parity checks and `evaluate` compare against them.
+    np.savez_compressed(folder / VAL_PROBS, probs=val_probs.astype(np.float32), productid=val_productid, labels=y_val)
+    metrics = {"key": key, "preset": config.preset, "data": data_note, **report["summary"], **extra,
+               "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    write_json(folder / METRICS, metrics)
+    return metrics

@@ -1,0 +1,156 @@
+"""`rakuten-edge train cnn1|cnn2|cnn3`: the seed's Keras training, from the cached pixels."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import paths
+from ..data.prepared import Split, load_split
+from ..errors import UserError
+from ..models.config import ModelConfig
+from ..models.registry import get_model
+from ..progress import console, progress_bar
+from ..runtime.preprocess import TextVectorizer, image_tensor
+from .artifacts import MODEL_KERAS, VOCAB, run_name, staged_run, write_run_artifacts
+
+
+def load_splits(data: Path, limit: int | None, image_size: int) -> tuple[Split, Split]:
+    train = load_split(data, "train").head(limit)
+    val = load_split(data, "val").head(None if limit is None else max(1, math.ceil(limit / 4)))
+    if train.pixels.shape[1] != image_size:
+        raise UserError(f"{data} caches {train.pixels.shape[1]}px images but the model expects {image_size}px")
+    return train, val
+
+
+def _dataset(pixels: np.ndarray, text: np.ndarray, labels: np.ndarray, batch: int, shuffle: bool, seed: int):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(((pixels, text), labels))
+    if shuffle:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+
+    def to_inputs(inputs, y):
+        # The same arithmetic as runtime.preprocess.image_tensor: float32(x) / 255, then a channel axis.
+        px, txt = inputs
+        return (tf.cast(px, tf.float32)[..., None] / 255.0, txt), y
+
+    return ds.batch(batch).map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _progress_callback(n_train: int, epochs: int, batch: int):
+    import keras
+
+    class RichProgress(keras.callbacks.Callback):
+        """A rich bar over all steps, and the training throughput of each epoch."""
+
+        def on_train_begin(self, logs=None):
+            self.bar = progress_bar()
+            self.bar.start()
+            self.task = self.bar.add_task("training", total=epochs * math.ceil(n_train / batch))
+            self.rates: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0, self.t_train = time.perf_counter(), None
+
+        def on_train_batch_end(self, batch_index, logs=None):
+            self.bar.advance(self.task)
+
+        def on_test_begin(self, logs=None):
+            if self.t_train is None:
+                self.t_train = time.perf_counter() - self.t0
+
+        def on_epoch_end(self, epoch, logs=None):
+            rate = n_train / (self.t_train or time.perf_counter() - self.t0)
+            self.rates.append(rate)
+            logs = logs or {}
+            self.bar.console.print(
+                f"epoch {epoch + 1}: loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f} "
+                f"val_loss {logs.get('val_loss', 0):.4f} val_acc {logs.get('val_accuracy', 0):.4f} "
+                f"— {rate:,.0f} samples/s")
+
+        def on_train_end(self, logs=None):
+            self.bar.stop()
+
+    return RichProgress()
+
+
+def fit_keras(model, config: ModelConfig, folder: Path, train_inputs: tuple, y_train: np.ndarray,
+              val_inputs: tuple, y_val: np.ndarray) -> tuple[object, dict[str, list[float]], dict]:
+    """Compile and fit with the seed's settings; returns the best-epoch model, the history and timings."""
+    import keras
+
+    t = config.training
+    steps = math.ceil(len(y_train) / t.batch_size)
+    if t.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=max(1, t.epochs * steps))
+    elif t.schedule == "plateau":
+        lr = t.learning_rate
+    else:
+        raise UserError(f"unknown learning-rate schedule {t.schedule!r} (plateau or cosine)")
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    best = folder / "best.keras"
+    progress = _progress_callback(len(y_train), t.epochs, t.batch_size)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor=t.monitor, patience=t.early_stopping_patience),
+        keras.callbacks.ModelCheckpoint(best, monitor=t.monitor, save_best_only=True),
+        progress,
+    ]
+    if t.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=t.monitor, factor=t.plateau_factor,
+                                                           patience=t.plateau_patience))
+    train_ds = _dataset(*train_inputs, y_train, t.batch_size, True, t.seed)
+    val_ds = _dataset(*val_inputs, y_val, 256, False, t.seed)
+    start = time.perf_counter()
+    fit = model.fit(train_ds, validation_data=val_ds, epochs=t.epochs, callbacks=callbacks, verbose=0,
+                    shuffle=False)  # the dataset shuffles itself
+    seconds = time.perf_counter() - start
+    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    monitored = history[t.monitor]
+    best_epoch = int(np.argmin(monitored) if "loss" in t.monitor else np.argmax(monitored)) + 1
+    model = keras.saving.load_model(best)
+    best.rename(folder / MODEL_KERAS)
+    timing = {"epochs_run": len(monitored), "best_epoch": best_epoch, "train_seconds": round(seconds, 1),
+              "train_samples_per_s": round(float(np.median(progress.rates)), 1)}
+    return model, history, timing
+
+
+def predict_probs(model, pixels: np.ndarray, text: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Validation probabilities through `predict` (a compiled tf.function, never eager calls)."""
+    return model.predict([image_tensor(pixels), text], batch_size=batch, verbose=0)
+
+
+def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset: str = "seed",
+          epochs: int | None = None, batch_size: int | None = None, limit: int | None = None,
+          seed: int | None = None, name: str | None = None) -> dict:
+    entry = get_model(key)
+    if entry.framework != "keras" or entry.inputs != ("image", "tokens"):
+        raise UserError(f"{key} is not a token-input Keras model")
+    config = entry.config(preset).override(epochs=epochs, batch_size=batch_size, seed=seed)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from ..models.keras_builders import build_keras_model
+
+    train_split, val_split = load_splits(Path(data), limit, config.image.size)
+    keras.utils.set_random_seed(config.training.seed)
+    vectorizer = TextVectorizer.adapt(train_split.texts, config.text.max_tokens, config.text.sequence_length)
+    x_train_text, x_val_text = vectorizer(train_split.texts), vectorizer(val_split.texts)
+
+    folder = Path(out) / (name or run_name(key, preset))
+    with staged_run(folder) as tmp:
+        vectorizer.save(tmp / VOCAB)
+        model = build_keras_model(config)
+        console.print(f"[bold]{key}[/] ({preset}): {model.count_params():,} parameters, "
+                      f"{len(train_split):,} train / {len(val_split):,} val rows")
+        model, history, timing = fit_keras(model, config, tmp, (train_split.pixels, x_train_text), train_split.labels,
+                                           (val_split.pixels, x_val_text), val_split.labels)
+        probs = predict_probs(model, val_split.pixels, x_val_text)
+        note = f"{len(train_split):,} train / {len(val_split):,} val rows of {Path(data).resolve()}"
+        metrics = write_run_artifacts(tmp, config, history, val_split.labels, probs, val_split.productid, note,
+                                      {**timing, "parameters": int(model.count_params()), "vocabulary": len(vectorizer.vocabulary)})
+    return {**metrics, "run": str(folder)}

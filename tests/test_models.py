@@ -1,0 +1,58 @@
+"""Builders with the seed preset have the seed's structure; names are the ONNX names."""
+
+import pytest
+
+from rakuten_edge.models.registry import REGISTRY, get_model
+from rakuten_edge.errors import UserError
+
+keras = pytest.importorskip("keras")
+from rakuten_edge.models.keras_builders import build_keras_model, layers_of  # noqa: E402
+
+KERAS_KEYS = [k for k, e in REGISTRY.items() if e.framework == "keras" and e.inputs == ("image", "tokens")]
+
+SEED = {  # key: (tokens, vocabulary, embedding, text layers, units)
+    "cnn1": (100, 10_000, 64, "LSTM", 64),
+    "cnn2": (300, 10_000, 64, "Conv1D", 128),
+    "cnn3": (150, 12_000, 80, "LSTM", 80),
+}
+
+
+def test_registry_holds_the_keras_models():
+    assert set(SEED) <= set(REGISTRY)
+    with pytest.raises(UserError, match="unknown model"):
+        get_model("cnn9")
+
+
+@pytest.mark.parametrize("key", KERAS_KEYS)
+def test_seed_structure(key):
+    config = REGISTRY[key].config("seed")
+    model = build_keras_model(config)
+    tokens, vocab, emb, text_layer, units = SEED[key]
+    assert [i.name for i in model.inputs] == ["image", "tokens"]
+    assert tuple(model.inputs[0].shape) == (None, 128, 128, 1) and model.inputs[0].dtype == "float32"
+    assert tuple(model.inputs[1].shape) == (None, tokens) and model.inputs[1].dtype == "int32"
+    assert model.output_names == ["probs"] and tuple(model.outputs[0].shape) == (None, 27)
+    embedding = model.get_layer("txt_embedding")
+    assert (embedding.input_dim, embedding.output_dim) == (vocab, emb)
+    kinds = layers_of(model)
+    assert kinds.count("Conv2D") == 3 and kinds.count("MaxPooling2D") == 3
+    assert kinds.count("BatchNormalization") == 5  # 3 image blocks, text dense, fusion dense
+    if text_layer == "LSTM":
+        assert kinds.count("Bidirectional") == 2
+        for name in ("txt_bilstm1", "txt_bilstm2"):
+            lstm = model.get_layer(name).forward_layer
+            assert lstm.units == units and lstm.dropout > 0 and lstm.recurrent_dropout == 0
+    else:
+        assert kinds.count("Conv1D") == 2 and kinds.count("GlobalMaxPooling1D") == 1
+        assert model.get_layer("txt_conv1").filters == units
+    assert config.training.batch_size == 64 and config.training.epochs == 10
+    assert config.training.schedule == ("cosine" if key == "cnn2" else "plateau")
+
+
+def test_builder_checks_arguments():
+    import dataclasses
+
+    config = REGISTRY["cnn3"].config("tiny")
+    bad = dataclasses.replace(config, fusion=dataclasses.replace(config.fusion, dropout=1.5))
+    with pytest.raises(ValueError, match="fusion.dropout"):
+        build_keras_model(bad)

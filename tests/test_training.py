@@ -1,0 +1,70 @@
+"""A tiny end-to-end training leaves every artefact, and its report agrees with scikit-learn."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rakuten_edge.data.prepared import load_split
+from rakuten_edge.models.registry import REGISTRY
+from rakuten_edge.runtime.preprocess import TextVectorizer
+
+ARTIFACTS = ["config.json", "history.json", "history.csv", "curves.png", "report.json", "report.md",
+             "confusion_matrix.png", "val_probs.npz", "comparison.md", "metrics.json"]
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_run_artifacts(trained_runs, prepared_dir, key):
+    run = trained_runs[key]
+    for name in ARTIFACTS:
+        assert (run / name).is_file() and (run / name).stat().st_size > 0, name
+    assert not list(run.parent.glob(f".{run.name}.tmp-*"))
+    history = json.loads((run / "history.json").read_text())
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history)
+    val = load_split(prepared_dir, "val")
+    saved = np.load(run / "val_probs.npz")
+    assert np.array_equal(saved["productid"], val.productid) and saved["probs"].shape == (len(val), 27)
+    np.testing.assert_allclose(saved["probs"].sum(1), 1, atol=1e-4)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["train_samples_per_s"] > 0 and 1 <= metrics["best_epoch"] <= metrics["epochs_run"]
+    # trained enough to mean something: better than always answering the majority class
+    majority = np.bincount(val.labels, minlength=27).max() / len(val)
+    assert metrics["accuracy"] > majority + 0.05, metrics["accuracy"]
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_report_matches_sklearn(trained_runs, key):
+    from sklearn.metrics import classification_report as sk_report
+
+    run = trained_runs[key]
+    saved = np.load(run / "val_probs.npz")
+    ours = json.loads((run / "report.json").read_text())
+    theirs = sk_report(saved["labels"], saved["probs"].argmax(1), labels=list(range(27)), output_dict=True,
+                       zero_division=0)
+    for i in range(27):
+        for metric, sk_metric in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"), ("support", "support")):
+            assert ours["per_class"][str(i)][metric] == pytest.approx(round(theirs[str(i)][sk_metric], 4), abs=1e-4)
+    assert ours["summary"]["accuracy"] == pytest.approx(theirs["accuracy"], abs=1e-4)
+    for avg in ("macro", "weighted"):
+        for metric, sk_metric in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score")):
+            assert ours["summary"][f"{avg}_{metric}"] == pytest.approx(theirs[f"{avg} avg"][sk_metric], abs=1e-4)
+    md = (run / "report.md").read_text()
+    assert "| Accuracy |" in md and "Weighted avg F1-score" in md and md.count("\n| ") >= 27 + 7
+    assert "Seed" in (run / "comparison.md").read_text()
+
+
+def test_vocabulary_is_reproducible(trained_runs, prepared_dir):
+    run = trained_runs["cnn3"]
+    config = json.loads((run / "config.json").read_text())
+    texts = load_split(prepared_dir, "train").texts
+    again = TextVectorizer.adapt(texts, config["text"]["max_tokens"], config["text"]["sequence_length"])
+    assert (run / "vocab.txt").read_text(encoding="utf-8").splitlines() == again.vocabulary
+
+
+def test_rerun_same_seed_same_vocabulary(prepared_dir, tmp_path):
+    from rakuten_edge.training import train
+
+    a = train("cnn2", data=prepared_dir, out=tmp_path / "a", preset="tiny", epochs=1, limit=200)
+    b = train("cnn2", data=prepared_dir, out=tmp_path / "b", preset="tiny", epochs=1, limit=200)
+    assert (tmp_path / "a/cnn2-tiny/vocab.txt").read_text() == (tmp_path / "b/cnn2-tiny/vocab.txt").read_text()
+    assert a["data"].split(" of ")[0] == b["data"].split(" of ")[0]
