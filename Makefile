@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/rakuten-edge
 SETUP_STAMP := $(VENV)/.setup-done
 DEMO_N ?= 3000
+# The seed preset of cnn3 on DEMO_N products, cut to a few epochs so the demo takes minutes, not an hour;
+# `rakuten-edge train cnn3` afterwards trains the full 10 epochs.
+DEMO_EPOCHS ?= 4
 
 .PHONY: setup demo test bench clean
 
@@ -18,10 +21,17 @@ $(SETUP_STAMP): pyproject.toml
 	touch $@
 
 demo: setup
-	$(CLI) data synth --out data/raw --n $(DEMO_N) --test-n 100
+	test -f data/raw/X_train_update.csv || $(CLI) data synth --out data/raw --n $(DEMO_N) --test-n 100
 	$(CLI) data prepare --raw data/raw --out data/prepared
-	@echo "raw data:      data/raw  (X_train_update.csv, Y_train_CVw08PX.csv, images/)"
-	@echo "prepared data: data/prepared  (split_train/, split_val/, labels.json)"
+	$(CLI) train cnn3 --epochs $(DEMO_EPOCHS)
+	$(CLI) train cnn1 --preset tiny
+	$(CLI) train cnn2 --preset tiny
+	cat runs/cnn3/report.md runs/cnn3/comparison.md
+	$(CLI) export --quantize
+	$(CLI) evaluate
+	$(CLI) predict "$$(ls data/prepared/split_val/2583/*.jpg | head -1)" "Piscine hors sol tubulaire avec pompe de filtration"
+	@echo
+	@echo "raw data: data/raw | prepared: data/prepared | runs: runs/ | bundles: bundles/ | reports: evaluations/"
 
 test: setup
 	$(PY) -m pytest -q

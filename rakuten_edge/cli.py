@@ -13,6 +13,7 @@ import typer
 
 # Before any TensorFlow import: keep its C++ start-up chatter off the user's terminal.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # set explicitly: TF then skips its start-up notice
 
 from . import paths  # noqa: E402
 from .errors import UserError  # noqa: E402
@@ -76,6 +77,79 @@ def train_cmd(
     options = {"camembert": camembert} if camembert else {}
     _echo(train(model.value, data=data, out=out, preset=preset, epochs=epochs, batch_size=batch_size,
                 limit=limit, seed=seed, **options))
+
+
+@app.command("export")
+def export_cmd(
+    models: Optional[list[str]] = typer.Argument(None, help="Run names or model keys; default: every trained run."),
+    quantize: bool = typer.Option(False, "--quantize", help="Also write an int8 bundle beside the fp32 one."),
+    quant_mode: str = typer.Option("auto", help="auto (measure every recipe), dynamic or static."),
+    out: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
+    runs: Path = typer.Option(paths.RUNS, help="Runs root."),
+    data: Optional[Path] = typer.Option(None, help="Prepared data for validation (default: the run's)."),
+) -> None:
+    """Export trained runs to validated ONNX bundles (fp32, and int8 with --quantize)."""
+    from .export import export
+
+    _echo(export(models or None, quantize=quantize, quant_mode=quant_mode, out=out, runs=runs, data=data))
+
+
+@app.command("predict")
+def predict_cmd(
+    image: Path = typer.Argument(..., help="Product image (JPEG, PNG, ...)."),
+    text: str = typer.Argument(..., help="The product's designation (title)."),
+    description: Optional[str] = typer.Option(None, help="The product's description."),
+    bundle: Optional[Path] = typer.Option(None, help="Bundle folder; default: the best exported bundle."),
+    top_k: int = typer.Option(3, help="How many categories to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    provider: Optional[str] = typer.Option(None, help="cpu (default) or cuda."),
+) -> None:
+    """Classify one product with an exported bundle."""
+    from .predict import predict
+
+    result = predict(image, text, description, bundle=bundle, top_k=top_k, providers=[provider] if provider else None)
+    if as_json:
+        _echo(result)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result['bundle']} ({result['provider']})")
+    for col in ("rank", "prdtypecode", "category", "probability"):
+        table.add_column(col, justify="right" if col in ("rank", "probability") else "left")
+    for rank, cand in enumerate(result["top_k"], start=1):
+        table.add_row(str(rank), str(cand["prdtypecode"]), cand["category"], f"{cand['probability']:.4f}")
+    Console().print(table)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    bundles: Optional[list[Path]] = typer.Argument(None, help="Bundle folders; default: every exported bundle."),
+    data: Path = typer.Option(paths.PREPARED, help="Prepared data folder (its split_val is evaluated)."),
+    out: Path = typer.Option(Path("evaluations"), help="Where reports go (one folder per bundle)."),
+    runs: Path = typer.Option(paths.RUNS, help="Runs root, for the native reports to compare against."),
+) -> None:
+    """Classification reports of bundles on split_val, compared with the native runs' reports."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evaluate import evaluate
+
+    results = evaluate(bundles or None, data=data, out=out, runs=runs)
+    table = Table(title="Model comparison (ONNX, split_val)")
+    for col in ("bundle", "model", "precision", "accuracy", "weighted F1", "vs native report"):
+        table.add_column(col)
+    for r in results:
+        n = r["vs_native"]
+        verdict = ("no native report" if n["native_report"] is None else "[green]identical[/]" if n["identical"]
+                   else f"[yellow]{len(n['differences'])} cells differ[/] (wF1 {n['weighted_f1_change']:+.4f})")
+        table.add_row(Path(r["bundle"]).name, r["model"], r["precision"], f"{r['accuracy']:.4f}",
+                      f"{r['weighted_f1']:.4f}", verdict)
+    Console().print(table)
+    for r in results:
+        if r["precision"] == "fp32" and r["vs_native"].get("differences"):
+            typer.echo(f"{Path(r['bundle']).name} differs from its native report: " + "; ".join(r["vs_native"]["differences"][:10]))
+    typer.echo(f"reports written under {out}/")
 
 
 def main() -> None:

@@ -45,3 +45,16 @@ def trained_runs(prepared_dir, tmp_path_factory) -> dict[str, Path]:
 
 # Per-model extra options for the tiny training (the CamemBERT models add their offline encoder).
 TRAIN_OPTIONS: dict[str, dict] = {}
+
+
+@pytest.fixture(scope="session")
+def bundles(trained_runs, prepared_dir, tmp_path_factory) -> dict[str, dict[str, Path]]:
+    """Every tiny run exported: fp32 validated against native, int8 chosen by measurement."""
+    from rakuten_edge.export import export_run
+
+    root = tmp_path_factory.mktemp("bundles")
+    out = {}
+    for key, run in trained_runs.items():
+        results = export_run(run, root, quantize=True, quant_mode="auto", data=prepared_dir)
+        out[key] = {r["precision"]: Path(r["bundle"]) for r in results}
+    return out

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -20,27 +17,6 @@ MODEL_KERAS, VOCAB, CONFIG, METRICS, VAL_PROBS = "model.keras", "vocab.txt", "co
 
 def run_name(key: str, preset: str) -> str:
     return key if preset == "seed" else f"{key}-{preset}"
-
-
-@contextlib.contextmanager
-def staged_run(folder: Path):
-    """Yield a temporary sibling folder; on success it replaces `folder`, on failure it is removed, so an
-    interrupted run never leaves a half-written model where a good one was."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json(path: Path, obj) -> None:

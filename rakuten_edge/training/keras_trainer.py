@@ -16,7 +16,8 @@ from ..models.config import ModelConfig
 from ..models.registry import get_model
 from ..progress import console, progress_bar
 from ..runtime.preprocess import TextVectorizer, image_tensor
-from .artifacts import MODEL_KERAS, VOCAB, run_name, staged_run, write_run_artifacts
+from ..atomic import staged_dir
+from .artifacts import MODEL_KERAS, VOCAB, run_name, write_run_artifacts
 
 
 def load_splits(data: Path, limit: int | None, image_size: int) -> tuple[Split, Split]:
@@ -142,7 +143,7 @@ def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset:
     x_train_text, x_val_text = vectorizer(train_split.texts), vectorizer(val_split.texts)
 
     folder = Path(out) / (name or run_name(key, preset))
-    with staged_run(folder) as tmp:
+    with staged_dir(folder) as tmp:
         vectorizer.save(tmp / VOCAB)
         model = build_keras_model(config)
         console.print(f"[bold]{key}[/] ({preset}): {model.count_params():,} parameters, "
@@ -152,5 +153,6 @@ def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset:
         probs = predict_probs(model, val_split.pixels, x_val_text)
         note = f"{len(train_split):,} train / {len(val_split):,} val rows of {Path(data).resolve()}"
         metrics = write_run_artifacts(tmp, config, history, val_split.labels, probs, val_split.productid, note,
-                                      {**timing, "parameters": int(model.count_params()), "vocabulary": len(vectorizer.vocabulary)})
+                                      {**timing, "parameters": int(model.count_params()), "vocabulary": len(vectorizer.vocabulary),
+                                       "data_dir": str(Path(data).resolve())})
     return {**metrics, "run": str(folder)}

@@ -1,0 +1,141 @@
+"""`rakuten-edge export`: runs -> validated fp32 bundles, and int8 bundles chosen by measurement."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import paths
+from ..atomic import staged_dir
+from ..data.prepared import load_split
+from ..errors import UserError
+from ..models.config import ModelConfig
+from ..models.registry import get_model
+from ..progress import console
+from ..reports import classification_report
+from ..runtime.classifier import Classifier
+from ..runtime.manifest import MODEL
+from .bundle import copy_files, image_section, stamp_onnx, write_manifest
+from .formats import FORMATS, bundle_name
+from .quantize import choose
+from .validate import validate
+
+VALIDATION_ROWS, CALIBRATION_ROWS = 512, 128
+
+
+def find_runs(runs: Path, models: list[str] | None = None) -> list[Path]:
+    """Trained runs under `runs`, filtered by run name or model key."""
+    found = sorted(p.parent for p in Path(runs).glob("*/metrics.json") if not p.parent.name.startswith("."))
+    if models:
+        wanted = set(models)
+        unknown = wanted - {p.name for p in found} - {json.loads((p / "config.json").read_text())["key"] for p in found}
+        if unknown:
+            raise UserError(f"no trained run for {', '.join(sorted(unknown))} in {runs}: "
+                            f"run `rakuten-edge train {sorted(unknown)[0]}` first")
+        found = [p for p in found if p.name in wanted or json.loads((p / "config.json").read_text())["key"] in wanted]
+    if not found:
+        raise UserError(f"no trained run in {runs}: run `rakuten-edge train cnn3` first")
+    return found
+
+
+def _summary(labels: np.ndarray, probs: np.ndarray) -> dict:
+    s = classification_report(labels, probs.argmax(1))["summary"]
+    return {"accuracy": s["accuracy"], "weighted_f1": s["weighted_f1"]}
+
+
+def export_run(run: Path, out: Path = paths.BUNDLES, quantize: bool = False, quant_mode: str = "auto",
+               data: Path | None = None, rows: int = VALIDATION_ROWS) -> list[dict]:
+    run = Path(run)
+    config = ModelConfig.from_dict(json.loads((run / "config.json").read_text()))
+    metrics = json.loads((run / "metrics.json").read_text())
+    entry = get_model(config.key)
+    exporter = entry.exporter_module()
+    data = Path(data or metrics.get("data_dir") or paths.PREPARED)
+    val = load_split(data, "val").head(rows)
+    calib_split = load_split(data, "train").head(CALIBRATION_ROWS)
+    inputs = exporter.input_specs(config)
+    base = {"model_key": config.key, "title": entry.title, "run": run.name, "inputs": inputs,
+            "outputs": [{"name": "probs", "shape": ["batch", config.num_classes], "dtype": "float32"}],
+            "training": {k: metrics.get(k) for k in ("accuracy", "weighted_f1", "macro_f1", "best_epoch", "data")}}
+    results = []
+    with tempfile.TemporaryDirectory(prefix="rakuten-export-") as work:
+        work = Path(work)
+        console.print(f"[bold]{run.name}[/]: converting to ONNX")
+        exporter.to_onnx(run, config, work / "raw.onnx")
+
+        # ---- fp32: write, then validate through the runtime itself against the native model
+        fp32_fmt = FORMATS["onnx-fp32"]
+        fp32_dir = Path(out) / bundle_name(run.name, fp32_fmt)
+        with staged_dir(fp32_dir) as tmp:
+            stamp_onnx(work / "raw.onnx", tmp / MODEL, config.key, "fp32")
+            text, text_files = exporter.text_section(run, config, tmp)
+            fp32_base = {**base, "format": fp32_fmt.name, "precision": "fp32", "batch_invariant": True,
+                         "preprocessing": {"image": image_section(config.image.size), "text": text}}
+            write_manifest(tmp, fp32_base, text_files)
+            clf = Classifier(tmp)
+            feeds = clf.inputs(val.pixels, val.texts)
+            onnx_probs = clf.run(feeds)
+            native_probs = exporter.native(run, config)(feeds)
+            check = validate(clf.session, inputs, feeds, onnx_probs, native_probs, val.productid)
+            if not check.ok:
+                raise UserError(f"{run.name}: fp32 export failed validation: " + " | ".join(check.failures))
+            parity = {"vs_native": check.to_dict(), "onnx": _summary(val.labels, onnx_probs),
+                      "native": _summary(val.labels, native_probs)}
+            manifest = write_manifest(tmp, {**fp32_base, "parity": parity}, text_files)
+            console.print(f"  fp32: max |Δp| {check.max_abs_diff:.2e}, top-1 agreement {check.agreement:.2%} "
+                          f"on {check.rows} validation rows")
+        results.append({"bundle": str(fp32_dir), "precision": "fp32", "parity": parity,
+                        "size_mb": round((fp32_dir / MODEL).stat().st_size / 2**20, 3)})
+        if not quantize:
+            return results
+
+        # ---- int8: every candidate recipe measured; the chosen one written as its own bundle
+        clf = Classifier(fp32_dir)
+        calib = clf.inputs(calib_split.pixels, calib_split.texts)
+
+        def run_probs(path: Path, batch_invariant: bool) -> np.ndarray:
+            import onnxruntime as ort
+
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            step = 64 if batch_invariant else 1
+            return np.concatenate([session.run(["probs"], {k: v[i : i + step] for k, v in feeds.items()})[0]
+                                   for i in range(0, len(val), step)])
+
+        console.print(f"  int8: measuring {quant_mode} recipes")
+        chosen, table = choose(work / "raw.onnx", work, calib, feeds, val.labels, onnx_probs, quant_mode, run_probs)
+        int8_fmt = FORMATS["onnx-int8"]
+        int8_dir = Path(out) / bundle_name(run.name, int8_fmt)
+        with staged_dir(int8_dir) as tmp:
+            stamp_onnx(chosen, tmp / MODEL, config.key, "int8")
+            copy_files(fp32_dir, tmp, text_files)
+            int8_probs = run_probs(tmp / MODEL, table["batch_invariant"])
+            agreement = float((int8_probs.argmax(1) == onnx_probs.argmax(1)).mean())
+            ours, ref = _summary(val.labels, int8_probs), _summary(val.labels, onnx_probs)
+            parity8 = {"vs_fp32": {"rows": len(val), "top1_agreement": agreement,
+                                   "max_abs_diff": float(np.abs(int8_probs - onnx_probs).max()),
+                                   "accuracy_change": ours["accuracy"] - ref["accuracy"],
+                                   "weighted_f1_change": ours["weighted_f1"] - ref["weighted_f1"]},
+                       "onnx": ours, "fp32": ref}
+            write_manifest(tmp, {**fp32_base, "format": int8_fmt.name, "precision": "int8",
+                                 "batch_invariant": table["batch_invariant"], "parity": parity8,
+                                 "quantization": table}, text_files)
+        status = "passed" if table["passed"] else "did NOT pass the gates"
+        console.print(f"  int8: {table['chosen']} ({status}): agreement {agreement:.2%}, "
+                      f"weighted F1 {parity8['vs_fp32']['weighted_f1_change']:+.4f}, "
+                      f"{results[0]['size_mb']:.2f} MB -> {(int8_dir / MODEL).stat().st_size / 2**20:.2f} MB")
+        results.append({"bundle": str(int8_dir), "precision": "int8", "parity": parity8, "recipe": table["chosen"],
+                        "passed": table["passed"], "size_mb": round((int8_dir / MODEL).stat().st_size / 2**20, 3)})
+    _ = manifest
+    return results
+
+
+def export(models: list[str] | None = None, quantize: bool = False, quant_mode: str = "auto",
+           out: Path = paths.BUNDLES, runs: Path = paths.RUNS, data: Path | None = None) -> list[dict]:
+    """Export every trained run (or those named by run name or model key)."""
+    results = []
+    for run in find_runs(runs, models):
+        results += export_run(run, out, quantize, quant_mode, data)
+    return results

@@ -1,0 +1,158 @@
+"""int8 recipes, measured rather than assumed: `auto` tries every candidate on this machine and keeps the
+fastest whose top-1 agreement with fp32 is >= 99% and whose weighted-F1 drop is <= 0.5 point."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..reports import classification_report
+
+MIN_AGREEMENT, MAX_F1_DROP = 0.99, 0.005
+# Quantized by the dynamic recipes; Conv stays float (ConvInteger is slower than float Conv on CPU).
+DYNAMIC_OPS = ["MatMul", "Gemm", "LSTM", "Attention"]
+STATIC_OPS = ["Conv", "MatMul", "Gemm"]
+
+
+class FeedReader:
+    """onnxruntime's CalibrationDataReader over a dict of arrays, a few rows at a time."""
+
+    def __init__(self, feeds: dict[str, np.ndarray], batch: int = 8):
+        n = len(next(iter(feeds.values())))
+        self._batches = iter([{k: v[i : i + batch] for k, v in feeds.items()} for i in range(0, n, batch)])
+
+    def get_next(self):
+        return next(self._batches, None)
+
+    def rewind(self):  # pragma: no cover - part of the reader protocol, unused by MinMax calibration
+        pass
+
+
+def _dynamic(weight: str, ops: list[str] | None = None) -> Callable:
+    def apply(src: Path, dst: Path, calib: dict) -> None:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(src, dst, weight_type=getattr(QuantType, weight), op_types_to_quantize=ops or DYNAMIC_OPS)
+    return apply
+
+
+def _static(per_channel: bool, ops: list[str] | None = None) -> Callable:
+    def apply(src: Path, dst: Path, calib: dict) -> None:
+        from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+        reader = type("Reader", (FeedReader, CalibrationDataReader), {})(calib)
+        quantize_static(src, dst, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        op_types_to_quantize=ops or STATIC_OPS)
+    return apply
+
+
+def _mixed(src: Path, dst: Path, calib: dict) -> None:
+    """Static QDQ for the convolutions and dense layers, then dynamic QUInt8 for the recurrent part."""
+    with tempfile.TemporaryDirectory() as tmp:
+        mid = Path(tmp) / "static.onnx"
+        _static(True)(src, mid, calib)
+        _dynamic("QUInt8", ["LSTM"])(mid, dst, calib)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    apply: Callable[[Path, Path, dict], None]
+    batch_invariant: bool         # static scales are fixed; dynamic ones follow the other rows of the batch
+    modes: tuple[str, ...]        # which --quant-mode values include it
+    needs: str = ""               # an op the graph must contain for the recipe to make sense
+
+
+RECIPES = [
+    Recipe("dynamic-qint8", _dynamic("QInt8"), False, ("auto", "dynamic")),
+    Recipe("dynamic-quint8", _dynamic("QUInt8"), False, ("auto", "dynamic")),
+    Recipe("static-qdq-per-tensor", _static(False), True, ("auto", "static")),
+    Recipe("static-qdq-per-channel", _static(True), True, ("auto", "static")),
+    Recipe("static-qdq+dynamic-lstm-quint8", _mixed, False, ("auto",), needs="LSTM"),
+]
+MODES = ("auto", "dynamic", "static")
+
+
+def preprocess(src: Path, dst: Path) -> str:
+    """onnxruntime's quantization pre-processing; symbolic shape inference fails on these graphs, so skipped."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    try:
+        quant_pre_process(src, dst, skip_symbolic_shape=True)
+        return "quant_pre_process(skip_symbolic_shape=True)"
+    except Exception as exc:  # noqa: BLE001 - fall back to the raw graph, and say so in the table
+        shutil.copy(src, dst)
+        return f"pre-processing skipped ({type(exc).__name__}: {exc})"[:200]
+
+
+def latency_ms(path: Path, feeds: dict[str, np.ndarray], threads: int = 2, runs: int = 30) -> float:
+    """Median batch-1 latency, after warm-up, over rotating rows."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    n = len(next(iter(feeds.values())))
+    rows = [{k: v[i % n : i % n + 1] for k, v in feeds.items()} for i in range(runs)]
+    for row in rows[:5]:
+        session.run(None, row)
+    times = []
+    for row in rows:
+        t0 = time.perf_counter()
+        session.run(None, row)
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def _ops(path: Path) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
+
+
+def choose(fp32: Path, workdir: Path, calib: dict[str, np.ndarray], feeds: dict[str, np.ndarray],
+           labels: np.ndarray, fp32_probs: np.ndarray, mode: str, run_probs: Callable[[Path, bool], np.ndarray]) -> tuple[Path, dict]:
+    """Quantize with every candidate of `mode`, measure, and return the chosen model and the table."""
+    if mode not in MODES:
+        raise UserError(f"unknown --quant-mode {mode!r} (choose {', '.join(MODES)})")
+    pre = workdir / "preprocessed.onnx"
+    pre_note = preprocess(fp32, pre)
+    ops = _ops(pre)
+    fp32_f1 = classification_report(labels, fp32_probs.argmax(1))["summary"]["weighted_f1"]
+    fp32_ms = latency_ms(fp32, feeds)
+    table = []
+    for recipe in RECIPES:
+        if mode not in recipe.modes or (recipe.needs and recipe.needs not in ops):
+            continue
+        out = workdir / f"{recipe.name}.onnx"
+        row = {"recipe": recipe.name, "batch_invariant": recipe.batch_invariant}
+        try:
+            recipe.apply(pre, out, calib)
+            probs = run_probs(out, recipe.batch_invariant)
+            f1 = classification_report(labels, probs.argmax(1))["summary"]["weighted_f1"]
+            row.update(latency_ms=round(latency_ms(out, feeds), 3), size_mb=round(out.stat().st_size / 2**20, 3),
+                       agreement=round(float((probs.argmax(1) == fp32_probs.argmax(1)).mean()), 4),
+                       weighted_f1=f1, f1_drop=round(fp32_f1 - f1, 4))
+            row["speedup_vs_fp32"] = round(fp32_ms / row["latency_ms"], 2)
+            row["passed"] = row["agreement"] >= MIN_AGREEMENT and row["f1_drop"] <= MAX_F1_DROP
+        except Exception as exc:  # noqa: BLE001 - a failing recipe is a row of the table, not the end of export
+            row.update(passed=False, error=f"{type(exc).__name__}: {exc}"[:300])
+        table.append(row)
+    measured = [r for r in table if "error" not in r]
+    if not measured:
+        raise UserError("every int8 recipe failed: " + "; ".join(f"{r['recipe']}: {r['error']}" for r in table))
+    passing = [r for r in measured if r["passed"]]
+    chosen = min(passing, key=lambda r: r["latency_ms"]) if passing else max(measured, key=lambda r: (r["agreement"], -r["latency_ms"]))
+    summary = {"mode": mode, "chosen": chosen["recipe"], "passed": chosen["passed"], "preprocessing": pre_note,
+               "criteria": {"min_agreement": MIN_AGREEMENT, "max_weighted_f1_drop": MAX_F1_DROP},
+               "fp32": {"latency_ms": round(fp32_ms, 3), "size_mb": round(fp32.stat().st_size / 2**20, 3), "weighted_f1": fp32_f1},
+               "candidates": table, "batch_invariant": chosen["batch_invariant"], "threads": 2}
+    return workdir / f"{chosen['recipe']}.onnx", summary
