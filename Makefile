@@ -26,6 +26,9 @@ demo: setup
 	$(CLI) train cnn3 --epochs $(DEMO_EPOCHS)
 	$(CLI) train cnn1 --preset tiny
 	$(CLI) train cnn2 --preset tiny
+	test -f models/camembert-tiny/config.json || $(CLI) camembert tiny
+	$(CLI) train camembert --preset tiny
+	$(CLI) train camembert-ft --preset tiny
 	cat runs/cnn3/report.md runs/cnn3/comparison.md
 	$(CLI) export --quantize
 	$(CLI) evaluate

@@ -26,6 +26,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Train, export, run and benchmark the Rakuten multimodal product classifiers.")
 data_app = typer.Typer(no_args_is_help=True, help="Generate or prepare challenge-format data.")
 app.add_typer(data_app, name="data")
+camembert_app = typer.Typer(no_args_is_help=True, help="CamemBERT helpers (offline encoders).")
+app.add_typer(camembert_app, name="camembert")
 
 
 def _echo(obj) -> None:
@@ -57,6 +59,21 @@ def data_prepare(
     from .data.prepare import prepare
 
     _echo(prepare(raw, out, val_size=val_size, seed=seed, force=force))
+
+
+@camembert_app.command("tiny")
+def camembert_tiny(
+    data: Path = typer.Option(paths.PREPARED, help="Prepared data: its training texts train the tokenizer."),
+    out: Path = typer.Option(paths.CAMEMBERT_TINY, help="Folder to save the model and tokenizer into."),
+    vocab_size: int = typer.Option(4000, help="Asked of the Unigram trainer (it may stop short)."),
+    hidden: int = typer.Option(64),
+    layers: int = typer.Option(2),
+    heads: int = typer.Option(2),
+) -> None:
+    """Build a small CamemBERT offline: random weights, tokenizer trained on the corpus, save_pretrained."""
+    from .models.camembert import build_tiny
+
+    _echo(build_tiny(data, out, vocab_size=vocab_size, hidden=hidden, layers=layers, heads=heads))
 
 
 @app.command("train")

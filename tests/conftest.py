@@ -30,21 +30,34 @@ def prepared_dir(raw_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_runs(prepared_dir, tmp_path_factory) -> dict[str, Path]:
+def tiny_camembert(prepared_dir, tmp_path_factory) -> Path:
+    """A small CamemBERT built offline from the generated corpus (no model hub here)."""
+    from rakuten_edge.models.camembert import build_tiny
+
+    out = tmp_path_factory.mktemp("camembert") / "camembert-tiny"
+    build_tiny(prepared_dir, out, vocab_size=2000)
+    return out
+
+
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def trained_runs(prepared_dir, tiny_camembert, embedding_cache, tmp_path_factory) -> dict[str, Path]:
     """Every registered model trained once with its tiny preset (the parity tests reuse them)."""
     from rakuten_edge.models.registry import REGISTRY
     from rakuten_edge.training import train
 
+    options = {"camembert": {"camembert": str(tiny_camembert), "cache": embedding_cache},
+               "camembert-ft": {"camembert": str(tiny_camembert)}}
     root = tmp_path_factory.mktemp("runs")
     runs = {}
     for key in REGISTRY:
-        result = train(key, data=prepared_dir, out=root, preset="tiny", **TRAIN_OPTIONS.get(key, {}))
+        result = train(key, data=prepared_dir, out=root, preset="tiny", **options.get(key, {}))
         runs[key] = Path(result["run"])
     return runs
-
-
-# Per-model extra options for the tiny training (the CamemBERT models add their offline encoder).
-TRAIN_OPTIONS: dict[str, dict] = {}
 
 
 @pytest.fixture(scope="session")

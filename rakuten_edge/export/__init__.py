@@ -84,7 +84,7 @@ def export_run(run: Path, out: Path = paths.BUNDLES, quantize: bool = False, qua
                 raise UserError(f"{run.name}: fp32 export failed validation: " + " | ".join(check.failures))
             parity = {"vs_native": check.to_dict(), "onnx": _summary(val.labels, onnx_probs),
                       "native": _summary(val.labels, native_probs)}
-            manifest = write_manifest(tmp, {**fp32_base, "parity": parity}, text_files)
+            write_manifest(tmp, {**fp32_base, "parity": parity}, text_files)
             console.print(f"  fp32: max |Δp| {check.max_abs_diff:.2e}, top-1 agreement {check.agreement:.2%} "
                           f"on {check.rows} validation rows")
         results.append({"bundle": str(fp32_dir), "precision": "fp32", "parity": parity,
@@ -128,7 +128,6 @@ def export_run(run: Path, out: Path = paths.BUNDLES, quantize: bool = False, qua
                       f"{results[0]['size_mb']:.2f} MB -> {(int8_dir / MODEL).stat().st_size / 2**20:.2f} MB")
         results.append({"bundle": str(int8_dir), "precision": "int8", "parity": parity8, "recipe": table["chosen"],
                         "passed": table["passed"], "size_mb": round((int8_dir / MODEL).stat().st_size / 2**20, 3)})
-    _ = manifest
     return results
 
 

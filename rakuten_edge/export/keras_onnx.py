@@ -15,7 +15,7 @@ OPSET = 17
 
 
 @lru_cache(maxsize=4)
-def _load(run: Path):
+def load_keras(run: Path):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
@@ -28,21 +28,24 @@ def input_specs(config: ModelConfig) -> list[dict]:
             {"name": "tokens", "shape": ["batch", config.text.sequence_length], "dtype": "int32"}]
 
 
-def to_onnx(run: Path, config: ModelConfig, dest: Path) -> None:
+def convert(model, specs: list[dict], dest: Path) -> None:
+    """tf2onnx with a dynamic batch axis and the given input names (they become the ONNX names)."""
     import onnx
     import tensorflow as tf
     import tf2onnx
 
-    model = _load(Path(run))
-    signature = [tf.TensorSpec((None, *spec["shape"][1:]), getattr(tf, spec["dtype"]), name=spec["name"])
-                 for spec in input_specs(config)]
+    signature = [tf.TensorSpec((None, *spec["shape"][1:]), getattr(tf, spec["dtype"]), name=spec["name"]) for spec in specs]
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
     onnx.save(proto, dest)
 
 
+def to_onnx(run: Path, config: ModelConfig, dest: Path) -> None:
+    convert(load_keras(Path(run)), input_specs(config), dest)
+
+
 def native(run: Path, config: ModelConfig):
     """The native model as feeds -> probs, through predict() (a compiled tf.function, not eager calls)."""
-    model = _load(Path(run))
+    model = load_keras(Path(run))
 
     def predict(feeds: dict[str, np.ndarray]) -> np.ndarray:
         return model.predict([feeds["image"], feeds["tokens"]], batch_size=256, verbose=0)

@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .manifest import MODEL, BundleError, read_manifest
-from .preprocess import ImageLike, TextVectorizer, image_tensor, load_image, product_text
+from .preprocess import ImageLike, TextVectorizer, TransformerTextEncoder, image_tensor, load_image, product_text
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -79,12 +79,8 @@ class Classifier:
         if self.text_kind == "keras-vectorizer":
             self.vectorizer = TextVectorizer.load(self.bundle / text["vocabulary"], int(text["sequence_length"]))
         elif self.text_kind == "hf-tokenizer":
-            from tokenizers import Tokenizer
-
-            self.tokenizer = Tokenizer.from_file(str(self.bundle / text["tokenizer"]))
-            self.tokenizer.enable_truncation(int(text["max_length"]))
-            self.tokenizer.enable_padding(pad_id=int(text["pad_id"]), pad_token=text["pad_token"],
-                                          length=int(text["max_length"]))
+            self.encoder = TransformerTextEncoder(self.bundle / text["tokenizer"], text["max_length"], text["pad_id"],
+                                                  text["pad_token"])
         else:
             raise BundleError(f"{self.bundle}: unknown text preprocessing {self.text_kind!r}")
         self.labels = m["labels"]
@@ -96,9 +92,7 @@ class Classifier:
     def text_inputs(self, texts: list[str]) -> dict[str, np.ndarray]:
         if self.text_kind == "keras-vectorizer":
             return {"tokens": self.vectorizer(texts)}
-        encodings = self.tokenizer.encode_batch(texts)
-        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+        return self.encoder(texts)
 
     def inputs(self, pixels: np.ndarray, texts: list[str]) -> dict[str, np.ndarray]:
         """Model feeds from uint8 (N, H, W) pixels and cleaned product texts."""

@@ -181,3 +181,21 @@ def load_image(image: ImageLike, size: int = IMAGE_SIZE) -> np.ndarray:
 def image_tensor(pixels: np.ndarray) -> np.ndarray:
     """uint8 (N, H, W) pixels -> the models' float32 (N, H, W, 1) input in [0, 1]."""
     return (pixels.astype(np.float32) / np.float32(255.0))[..., None]
+
+
+class TransformerTextEncoder:
+    """CamemBERT ids from a `tokenizers` tokenizer.json: the one object used by training and the runtime,
+    padded to max_length so a row's ids never depend on the other rows of its batch."""
+
+    def __init__(self, tokenizer_json: str | Path, max_length: int, pad_id: int, pad_token: str):
+        from tokenizers import Tokenizer
+
+        self.max_length, self.pad_id, self.pad_token = int(max_length), int(pad_id), pad_token
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token=pad_token, length=self.max_length)
+
+    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+        encodings = self.tokenizer.encode_batch(list(texts))
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(-1, self.max_length),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(-1, self.max_length)}
