@@ -17,10 +17,12 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # set explicitly: TF then s
 
 from . import paths  # noqa: E402
 from .errors import UserError  # noqa: E402
+from .export.formats import FORMATS  # noqa: E402
 from .models.registry import REGISTRY  # noqa: E402
 
 # Choices come from the registry: registering a model is enough for every command to offer it.
 ModelKey = Enum("ModelKey", {key: key for key in REGISTRY}, type=str)
+FORMAT_NAMES = list(FORMATS)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, export, run and benchmark the Rakuten multimodal product classifiers.")
@@ -167,6 +169,41 @@ def evaluate_cmd(
         if r["precision"] == "fp32" and r["vs_native"].get("differences"):
             typer.echo(f"{Path(r['bundle']).name} differs from its native report: " + "; ".join(r["vs_native"]["differences"][:10]))
     typer.echo(f"reports written under {out}/")
+
+
+@app.command("bench")
+def bench_cmd(
+    targets: Optional[list[str]] = typer.Argument(None, help="Bundles, run names or model keys; default: every run."),
+    batch_sizes: str = typer.Option("1,32", help="1,N: latency at batch 1, throughput at batch N."),
+    threads: int = typer.Option(2, help="Intra-op threads for every format."),
+    provider: str = typer.Option("cpu", help="cpu or cuda (ONNX formats; says so when CUDA is missing)."),
+    repeats: int = typer.Option(100, help="Timed batch-1 runs per row (after warm-up)."),
+    out: Path = typer.Option(Path("bench-results"), help="Where results.{json,csv,md} and latency.png go."),
+    untrained: bool = typer.Option(False, "--untrained", help="Seed-size models with random weights (base-size CamemBERT)."),
+    formats: Optional[str] = typer.Option(None, help="Comma-separated subset of: " + ", ".join(FORMAT_NAMES)),
+    data: Path = typer.Option(paths.PREPARED, help="Prepared data (accuracy columns)."),
+    runs: Path = typer.Option(paths.RUNS, help="Runs root."),
+    bundles: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
+    eval_rows: Optional[int] = typer.Option(None, help="Validation rows for the accuracy columns (default: all)."),
+    update_readme: Optional[Path] = typer.Option(None, help="Rewrite this README's bench block with the table."),
+) -> None:
+    """Latency, throughput, size, cold start, memory and accuracy of every model in every format."""
+    from .bench.core import bench
+    from .bench.report import update_readme as write_readme
+
+    try:
+        sizes = tuple(int(x) for x in batch_sizes.split(","))
+    except ValueError:
+        raise UserError(f"--batch-sizes must look like 1,32, got {batch_sizes!r}") from None
+    if threads < 1 or repeats < 1:
+        raise UserError("--threads and --repeats must be at least 1")
+    result = bench(targets or None, sizes, threads, provider, repeats, out, untrained,
+                   formats.split(",") if formats else None, runs=runs, bundles=bundles, data=data,
+                   eval_rows=eval_rows)
+    typer.echo(f"results written to {out}/ (results.json, results.csv, results.md, latency.png)")
+    if update_readme:
+        title = "Seed-size models, random weights" if untrained else "Trained models on generated data"
+        write_readme(update_readme, [(title, result)])
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import paths
 from ..atomic import staged_dir
-from ..data.prepared import load_split
+from ..data.prepared import Split, load_split
 from ..errors import UserError
 from ..models.config import ModelConfig
 from ..models.registry import get_model
@@ -47,15 +47,21 @@ def _summary(labels: np.ndarray, probs: np.ndarray) -> dict:
 
 
 def export_run(run: Path, out: Path = paths.BUNDLES, quantize: bool = False, quant_mode: str = "auto",
-               data: Path | None = None, rows: int = VALIDATION_ROWS) -> list[dict]:
+               data: Path | None = None, rows: int = VALIDATION_ROWS, sample: tuple[Split, Split] | None = None,
+               select: str = "gated") -> list[dict]:
+    """Export one run. `sample` (validation, calibration) replaces the prepared data (the untrained bench);
+    select="fastest" picks the int8 recipe by latency alone (random weights make accuracy gates meaningless)."""
     run = Path(run)
     config = ModelConfig.from_dict(json.loads((run / "config.json").read_text()))
     metrics = json.loads((run / "metrics.json").read_text())
     entry = get_model(config.key)
     exporter = entry.exporter_module()
-    data = Path(data or metrics.get("data_dir") or paths.PREPARED)
-    val = load_split(data, "val").head(rows)
-    calib_split = load_split(data, "train").head(CALIBRATION_ROWS)
+    if sample:
+        val, calib_split = sample
+    else:
+        data = Path(data or metrics.get("data_dir") or paths.PREPARED)
+        val = load_split(data, "val").head(rows)
+        calib_split = load_split(data, "train").head(CALIBRATION_ROWS)
     inputs = exporter.input_specs(config)
     base = {"model_key": config.key, "title": entry.title, "run": run.name, "inputs": inputs,
             "outputs": [{"name": "probs", "shape": ["batch", config.num_classes], "dtype": "float32"}],
@@ -105,7 +111,8 @@ def export_run(run: Path, out: Path = paths.BUNDLES, quantize: bool = False, qua
                                    for i in range(0, len(val), step)])
 
         console.print(f"  int8: measuring {quant_mode} recipes")
-        chosen, table = choose(work / "raw.onnx", work, calib, feeds, val.labels, onnx_probs, quant_mode, run_probs)
+        chosen, table = choose(work / "raw.onnx", work, calib, feeds, val.labels, onnx_probs, quant_mode, run_probs,
+                               select=select)
         int8_fmt = FORMATS["onnx-int8"]
         int8_dir = Path(out) / bundle_name(run.name, int8_fmt)
         with staged_dir(int8_dir) as tmp:

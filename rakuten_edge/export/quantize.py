@@ -119,8 +119,12 @@ def _ops(path: Path) -> set[str]:
 
 
 def choose(fp32: Path, workdir: Path, calib: dict[str, np.ndarray], feeds: dict[str, np.ndarray],
-           labels: np.ndarray, fp32_probs: np.ndarray, mode: str, run_probs: Callable[[Path, bool], np.ndarray]) -> tuple[Path, dict]:
-    """Quantize with every candidate of `mode`, measure, and return the chosen model and the table."""
+           labels: np.ndarray, fp32_probs: np.ndarray, mode: str, run_probs: Callable[[Path, bool], np.ndarray],
+           select: str = "gated") -> tuple[Path, dict]:
+    """Quantize with every candidate of `mode`, measure, and return the chosen model and the table.
+
+    select="gated": the fastest recipe that passes the agreement/F1 gates (else the most faithful one);
+    select="fastest": the fastest, gates reported but not applied (models with random weights)."""
     if mode not in MODES:
         raise UserError(f"unknown --quant-mode {mode!r} (choose {', '.join(MODES)})")
     pre = workdir / "preprocessed.onnx"
@@ -150,8 +154,13 @@ def choose(fp32: Path, workdir: Path, calib: dict[str, np.ndarray], feeds: dict[
     if not measured:
         raise UserError("every int8 recipe failed: " + "; ".join(f"{r['recipe']}: {r['error']}" for r in table))
     passing = [r for r in measured if r["passed"]]
-    chosen = min(passing, key=lambda r: r["latency_ms"]) if passing else max(measured, key=lambda r: (r["agreement"], -r["latency_ms"]))
-    summary = {"mode": mode, "chosen": chosen["recipe"], "passed": chosen["passed"], "preprocessing": pre_note,
+    if select == "fastest":
+        chosen = min(measured, key=lambda r: r["latency_ms"])
+    elif passing:
+        chosen = min(passing, key=lambda r: r["latency_ms"])
+    else:
+        chosen = max(measured, key=lambda r: (r["agreement"], -r["latency_ms"]))
+    summary = {"mode": mode, "select": select, "chosen": chosen["recipe"], "passed": chosen["passed"], "preprocessing": pre_note,
                "criteria": {"min_agreement": MIN_AGREEMENT, "max_weighted_f1_drop": MAX_F1_DROP},
                "fp32": {"latency_ms": round(fp32_ms, 3), "size_mb": round(fp32.stat().st_size / 2**20, 3), "weighted_f1": fp32_f1},
                "candidates": table, "batch_invariant": chosen["batch_invariant"], "threads": 2}

@@ -1,0 +1,105 @@
+"""Bench outputs: a rich table, JSON, CSV, Markdown, a PNG chart, and the README's Results section."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from ..progress import console
+
+HEADERS = ["model", "format", "status", "size MB", "accuracy", "wF1", "p50 ms", "p95 ms", "items/s @N", "cold start s",
+           "peak MB", "× native"]
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _fmt(value, digits=2):
+    if value is None or value == "":
+        return "—"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _cells(r: dict, width: int | None = None) -> list[str]:
+    status = r["status"] + (f" {r['reason']}" if r.get("reason") and r["status"] != "✅" else "")
+    if width and len(status) > width:
+        status = status[: width - 1] + "…"
+    return [r["model"], r["format"], status, _fmt(r.get("size_mb")), _fmt(r.get("accuracy"), 4), _fmt(r.get("weighted_f1"), 4),
+            _fmt(r.get("p50_ms"), 3), _fmt(r.get("p95_ms"), 3), _fmt(r.get("throughput_per_s"), 0),
+            _fmt(r.get("cold_start_s")), _fmt(r.get("peak_memory_mb"), 0), _fmt(r.get("speedup_vs_native"))]
+
+
+def header_line(result: dict) -> str:
+    m = result["machine"]
+    return (f"{result['date']} — {m['cpu']}, {m['cores']} cores ({', '.join(m['flags']) or 'no SIMD flags read'}), "
+            f"{m['memory_gib']} GiB; {result['threads']} threads, provider {result['provider']}; latency at batch 1 "
+            f"(median and p95 of {result['repeats']} runs after warm-up), throughput at batch {result['batch_sizes'][1]}"
+            + ("; seed-size models with random weights (accuracy not applicable)" if result["untrained"] else ""))
+
+
+def markdown(result: dict) -> str:
+    n = result["batch_sizes"][1]
+    headers = [h.replace("@N", f"@{n}") for h in HEADERS]
+    lines = [header_line(result), "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in result["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(result: dict, out: Path) -> None:
+    from rich.table import Table
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(result["rows"][0]) if result["rows"] else ["model"])
+        writer.writeheader()
+        writer.writerows(result["rows"])
+    (out / "results.md").write_text(markdown(result), encoding="utf-8")
+    table = Table(title=header_line(result), title_justify="left")
+    for h in HEADERS:
+        table.add_column(h.replace("@N", f"@{result['batch_sizes'][1]}"))
+    for r in result["rows"]:
+        table.add_row(*_cells(r, width=48))
+    console.print(table)
+    chart(result, out / "latency.png")
+
+
+def chart(result: dict, path: Path) -> None:
+    try:
+        from ..plots import _plt
+
+        plt = _plt()
+    except ImportError:  # matplotlib is in the [train] extra
+        return
+    rows = [r for r in result["rows"] if r.get("p50_ms")]
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    formats = list(dict.fromkeys(r["format"] for r in rows))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(models)), 4))
+    width = 0.8 / max(1, len(formats))
+    for j, fmt in enumerate(formats):
+        xs, ys = [], []
+        for i, model in enumerate(models):
+            match = [r for r in rows if r["model"] == model and r["format"] == fmt]
+            if match:
+                xs.append(i + j * width)
+                ys.append(match[0]["p50_ms"])
+        ax.bar(xs, ys, width, label=fmt)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(models))])
+    ax.set_xticklabels(models, rotation=15)
+    ax.set_yscale("log")
+    ax.set_ylabel("p50 latency, batch 1 (ms, log)")
+    ax.legend(fontsize=7)
+    ax.set_title("Latency by model and format")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def update_readme(readme: Path, sections: list[tuple[str, dict]]) -> None:
+    """Replace the README block between the bench markers with tables generated from results."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{readme} has no {README_START} … {README_END} block")
+    body = "\n".join(f"### {title}\n\n{markdown(result)}" for title, result in sections)
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}", encoding="utf-8")
