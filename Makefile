@@ -39,8 +39,11 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
+# The published tables: seed-size models (random weights) and the demo's trained runs, then README.md.
 bench: setup
-	$(CLI) bench
+	$(CLI) bench --untrained --out bench-results/untrained
+	test ! -d runs || $(CLI) bench --out bench-results/trained
+	$(PY) benchmarks/update_readme.py README.md
 
 clean:
 	rm -rf data runs bundles models bench-results .pytest_cache build *.egg-info

@@ -185,11 +185,9 @@ def bench_cmd(
     runs: Path = typer.Option(paths.RUNS, help="Runs root."),
     bundles: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
     eval_rows: Optional[int] = typer.Option(None, help="Validation rows for the accuracy columns (default: all)."),
-    update_readme: Optional[Path] = typer.Option(None, help="Rewrite this README's bench block with the table."),
 ) -> None:
     """Latency, throughput, size, cold start, memory and accuracy of every model in every format."""
     from .bench.core import bench
-    from .bench.report import update_readme as write_readme
 
     try:
         sizes = tuple(int(x) for x in batch_sizes.split(","))
@@ -197,13 +195,10 @@ def bench_cmd(
         raise UserError(f"--batch-sizes must look like 1,32, got {batch_sizes!r}") from None
     if threads < 1 or repeats < 1:
         raise UserError("--threads and --repeats must be at least 1")
-    result = bench(targets or None, sizes, threads, provider, repeats, out, untrained,
+    bench(targets or None, sizes, threads, provider, repeats, out, untrained,
                    formats.split(",") if formats else None, runs=runs, bundles=bundles, data=data,
                    eval_rows=eval_rows)
-    typer.echo(f"results written to {out}/ (results.json, results.csv, results.md, latency.png)")
-    if update_readme:
-        title = "Seed-size models, random weights" if untrained else "Trained models on generated data"
-        write_readme(update_readme, [(title, result)])
+    typer.echo(f"results written to {out}/ (results.json, results.csv, results.md, physical_limit.md, latency.png)")
 
 
 def main() -> None:

@@ -155,11 +155,29 @@ def bench(targets: list[str] | None = None, batch_sizes: tuple[int, int] = (1, 3
             rows.append(row)
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine, "threads": threads,
               "batch_sizes": list(batch_sizes), "repeats": repeats, "provider": provider, "untrained": untrained,
-              "rows": [{c: r.get(c) for c in COLUMNS} for r in rows]}
+              "rows": [{c: r.get(c) for c in COLUMNS} for r in rows],
+              "physical_limit": _physical_limit(run_dirs, bundles_root, rows, threads)}
     from .report import write_outputs
 
     write_outputs(result, out)
     return result
+
+
+def _physical_limit(run_dirs: list[Path], bundles_root: Path, rows: list[dict], threads: int) -> dict:
+    """FLOPs per item from each fp32 graph, this machine's GEMM peak, and each row's share of it."""
+    from .flops import count_flops, efficiency, gemm_peak
+
+    flops = {}
+    for run in run_dirs:
+        fp32 = Path(bundles_root) / bundle_name(run.name, FORMATS["onnx-fp32"])
+        if (fp32 / "manifest.json").is_file():
+            text = read_manifest(fp32, verify=False)["preprocessing"]["text"]
+            flops[run.name] = count_flops(fp32 / "model.onnx", int(text.get("sequence_length") or text["max_length"]))["total"]
+    if not flops:
+        return {}
+    peaks = gemm_peak(threads)
+    return {"gflop_per_item": {k: v / 1e9 for k, v in flops.items()}, "peak_gflops": peaks,
+            "rows": efficiency(rows, flops, peaks)}
 
 
 def _targets(targets: list[str] | None, runs: Path, bundles: Path) -> list[Path]:

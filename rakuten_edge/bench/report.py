@@ -44,6 +44,23 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def physical_markdown(result: dict) -> str:
+    limit = result.get("physical_limit") or {}
+    if not limit:
+        return ""
+    peaks = limit["peak_gflops"]
+    lines = [f"Achievable GEMM rate through onnxruntime ({result['threads']} threads, 1024³ MatMul): "
+             f"fp32 {peaks['fp32']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GFLOP/s (dynamic quantization, best of "
+             "QUInt8/QInt8). FLOPs counted from each fp32 graph (Conv, MatMul, Gemm, LSTM).", "",
+             "| model | format | GFLOP/item | GFLOP/s batch 1 | % of peak | GFLOP/s batch N | % of peak |",
+             "|---|---|---|---|---|---|---|"]
+    for r in limit["rows"]:
+        bn = f"{r['gflops_batchN']:.1f} | {100 * r['efficiency_batchN']:.1f}%" if r["gflops_batchN"] else "— | —"
+        lines.append(f"| {r['model']} | {r['format']} | {r['gflop_per_item']:.3f} | {r['gflops_batch1']:.1f} | "
+                     f"{100 * r['efficiency_batch1']:.1f}% | {bn} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_outputs(result: dict, out: Path) -> None:
     from rich.table import Table
 
@@ -54,6 +71,7 @@ def write_outputs(result: dict, out: Path) -> None:
         writer.writeheader()
         writer.writerows(result["rows"])
     (out / "results.md").write_text(markdown(result), encoding="utf-8")
+    (out / "physical_limit.md").write_text(physical_markdown(result) or "no fp32 bundle: nothing to count\n", encoding="utf-8")
     table = Table(title=header_line(result), title_justify="left")
     for h in HEADERS:
         table.add_column(h.replace("@N", f"@{result['batch_sizes'][1]}"))
@@ -99,7 +117,7 @@ def update_readme(readme: Path, sections: list[tuple[str, dict]]) -> None:
     text = readme.read_text(encoding="utf-8")
     if README_START not in text or README_END not in text:
         raise ValueError(f"{readme} has no {README_START} … {README_END} block")
-    body = "\n".join(f"### {title}\n\n{markdown(result)}" for title, result in sections)
+    body = "\n".join(f"### {title}\n\n{markdown(result)}\n{physical_markdown(result)}" for title, result in sections)
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}", encoding="utf-8")

@@ -1,0 +1,70 @@
+"""A quick bench on the tiny bundles: every column and file, failures as ❌ rows, plausible numbers."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from rakuten_edge.bench.core import COLUMNS, bench
+from rakuten_edge.bench.flops import count_flops
+
+
+@pytest.fixture(scope="module")
+def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    runs, out_bundles = root / "runs", root / "bundles"
+    shutil.copytree(trained_runs["cnn2"], runs / trained_runs["cnn2"].name)
+    for precision, path in bundles["cnn2"].items():
+        shutil.copytree(path, out_bundles / path.name)
+    # a broken int8 bundle: its row must fail alone
+    onnx_file = out_bundles / bundles["cnn2"]["int8"].name / "model.onnx"
+    onnx_file.write_bytes(onnx_file.read_bytes()[:-100])
+    result = bench(None, (1, 8), threads=2, repeats=10, out=root / "out", runs=runs, bundles=out_bundles,
+                   data=prepared_dir, eval_rows=64, throughput_seconds=0.3)
+    return result, root / "out"
+
+
+def test_every_format_gets_a_row(bench_result):
+    result, out = bench_result
+    formats = [r["format"] for r in result["rows"]]
+    assert formats == ["native", "onnx-fp32", "onnx-int8", "litert-fp32", "litert-int8"]
+    assert all(set(COLUMNS) == set(r) for r in result["rows"])
+    for name in ("results.json", "results.csv", "results.md", "latency.png", "physical_limit.md"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert json.loads((out / "results.json").read_text())["machine"]["cores"] >= 1
+
+
+def test_failing_format_is_a_cross_row_and_the_rest_runs(bench_result):
+    rows = {r["format"]: r for r in bench_result[0]["rows"]}
+    assert rows["onnx-int8"]["status"] == "❌" and "sha256" in rows["onnx-int8"]["reason"]
+    for fmt in ("native", "onnx-fp32", "litert-fp32", "litert-int8"):
+        assert rows[fmt]["status"] == "✅", (fmt, rows[fmt]["reason"])
+
+
+def test_numbers_are_plausible(bench_result):
+    rows = [r for r in bench_result[0]["rows"] if r["status"] == "✅"]
+    for r in rows:
+        assert 0 < r["p50_ms"] <= r["p95_ms"]
+        assert r["throughput_per_s"] > 0 and r["cold_start_s"] > 0 and r["peak_memory_mb"] > 0 and r["size_mb"] > 0
+        assert 0 <= r["accuracy"] <= 1 and 0 <= r["weighted_f1"] <= 1
+    by = {r["format"]: r for r in rows}
+    assert by["native"]["speedup_vs_native"] == pytest.approx(1.0)
+    assert by["onnx-fp32"]["accuracy"] == by["native"]["accuracy"]  # same model, same answers
+    limit = bench_result[0]["physical_limit"]
+    assert limit["peak_gflops"]["fp32"] > 0 and all(0 < r["efficiency_batch1"] < 1 for r in limit["rows"])
+
+
+def test_conv_flops_counted_exactly(bundles):
+    # tiny image branch: 8, 16, 16 filters of 3x3 on 128, 64, 32 px ("same" padding)
+    expected = 2 * 9 * (128 * 128 * 8 * 1 + 64 * 64 * 16 * 8 + 32 * 32 * 16 * 16)
+    flops = count_flops(bundles["cnn2"]["fp32"] / "model.onnx", sequence=80)
+    assert flops["Conv"] == pytest.approx(expected + 2 * 80 * 16 * 16 * 3 * 2, rel=1e-6)  # + the two Conv1D
+
+
+def test_bench_bad_arguments_exit_2(tmp_path):
+    for args in (["--batch-sizes", "8,1"], ["--formats", "onnx-fp16"], ["--batch-sizes", "x"]):
+        cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "bench", "--runs", str(tmp_path), *args],
+                             capture_output=True, text=True)
+        assert cli.returncode == 2 and "Traceback" not in cli.stderr, args
