@@ -89,11 +89,12 @@ def train_cmd(
     limit: Optional[int] = typer.Option(None, help="Use only the first N training rows (N/4 validation rows)."),
     seed: Optional[int] = typer.Option(None, help="Random seed (default 42)."),
     camembert: Optional[str] = typer.Option(None, help="CamemBERT models: hub name or local folder."),
+    max_length: Optional[int] = typer.Option(None, help="CamemBERT models: tokens per text (default 128)."),
 ) -> None:
     """Train one model with the seed's settings and write its run folder."""
     from .training import train
 
-    options = {"camembert": camembert} if camembert else {}
+    options = {k: v for k, v in (("camembert", camembert), ("max_length", max_length)) if v is not None}
     _echo(train(model.value, data=data, out=out, preset=preset, epochs=epochs, batch_size=batch_size,
                 limit=limit, seed=seed, **options))
 

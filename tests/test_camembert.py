@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from rakuten_edge.errors import UserError
@@ -65,3 +64,18 @@ def test_finetuned_saved_without_pickle(trained_runs):
     run = trained_runs["camembert-ft"]
     assert (run / "model.safetensors").is_file() and (run / "encoder" / "tokenizer.json").is_file()
     assert not list(run.rglob("*.bin")) and not list(run.rglob("*.pt")) and not list(run.rglob("*.pkl"))
+
+
+@pytest.mark.parametrize("key", ["camembert", "camembert-ft"])
+def test_run_records_the_encoder_it_used(trained_runs, tiny_camembert, key):
+    config = json.loads((trained_runs[key] / "config.json").read_text())
+    assert config["encoder"]["name_or_path"] == str(tiny_camembert) and config["encoder"]["max_length"] == 64
+
+
+def test_encoder_options_checked(prepared_dir, tiny_camembert, tmp_path):
+    from rakuten_edge.training import train
+
+    with pytest.raises(UserError, match="only apply to the CamemBERT models"):
+        train("cnn3", data=prepared_dir, out=tmp_path, preset="tiny", camembert=str(tiny_camembert))
+    with pytest.raises(UserError, match="max-length 4096"):
+        train("camembert-ft", data=prepared_dir, out=tmp_path, preset="tiny", camembert=str(tiny_camembert), max_length=4096)

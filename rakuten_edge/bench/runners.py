@@ -41,11 +41,14 @@ def native(subject: dict, threads: int) -> Predict:
         from ..export.torch_onnx import load_module
 
         module = load_module(run, json.dumps(config.to_dict(), sort_keys=True))
+        # --provider cuda: native GPU timings where a GPU exists (.cpu() synchronises before the timer stops).
+        device = torch.device("cuda" if subject.get("provider") == "cuda" and torch.cuda.is_available() else "cpu")
+        module = module.to(device)
         names = ("image", "input_ids", "attention_mask")
 
         def predict(feeds):
             with torch.inference_mode():
-                return module(*(torch.from_numpy(feeds[n]) for n in names)).numpy()
+                return module(*(torch.from_numpy(feeds[n]).to(device) for n in names)).cpu().numpy()
         return predict
 
     _tf_threads(threads)

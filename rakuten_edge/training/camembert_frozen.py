@@ -11,28 +11,28 @@ from .. import paths
 from ..atomic import staged_dir
 from ..errors import UserError
 from ..models.registry import get_model
-from ..progress import console
-from .artifacts import run_name, write_run_artifacts
-from .keras_trainer import fit_keras, load_splits, predict_probs
+from .artifacts import run_name
+from .keras_trainer import fit_and_report, load_splits
 
 ENCODER_DIR = "encoder"
 
 
 def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset: str = "seed",
           epochs: int | None = None, batch_size: int | None = None, limit: int | None = None,
-          seed: int | None = None, camembert: str | None = None, cache: Path = paths.CACHE, name: str | None = None) -> dict:
+          seed: int | None = None, camembert: str | None = None, max_length: int | None = None, cache: Path = paths.CACHE, name: str | None = None) -> dict:
     entry = get_model(key)
-    config = entry.config(preset).override(epochs=epochs, batch_size=batch_size, seed=seed)
+    config = entry.config(preset).override(epochs=epochs, batch_size=batch_size, seed=seed).with_encoder(camembert, max_length)
     encoder_cfg = config.encoder
-    name_or_path = camembert or encoder_cfg.name_or_path
+    name_or_path = encoder_cfg.name_or_path
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from ..models.camembert import cls_embeddings, fingerprint, load_encoder, text_encoder
+    from ..models.camembert import check_max_length, cls_embeddings, fingerprint, load_encoder, text_encoder
     from ..models.keras_builders import build_keras_model
 
     train_split, val_split = load_splits(Path(data), limit, config.image.size)
     encoder, tokenizer = load_encoder(name_or_path)
+    check_max_length(encoder, encoder_cfg.max_length)
     folder = Path(out) / (name or run_name(key, preset))
     with staged_dir(folder) as tmp:
         # The run carries its encoder, so export and bench need nothing outside the run folder.
@@ -51,16 +51,8 @@ def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset:
             raise UserError("embedding width differs from the encoder's hidden size")
 
         keras.utils.set_random_seed(config.training.seed)
-        model = build_keras_model(config, cls_dim=encoder.config.hidden_size)
-        console.print(f"[bold]{key}[/] ({preset}): encoder {name_or_path} (frozen), head {model.count_params():,} "
-                      f"parameters, {len(train_split):,} train / {len(val_split):,} val rows")
-        model, history, timing = fit_keras(model, config, tmp, (train_split.pixels, x_train), train_split.labels,
-                                           (val_split.pixels, x_val), val_split.labels)
-        probs = predict_probs(model, val_split.pixels, x_val)
-        note = f"{len(train_split):,} train / {len(val_split):,} val rows of {Path(data).resolve()}, encoder {name_or_path}"
-        extra = {**timing, "parameters": int(model.count_params()), "encoder": name_or_path, "encoder_id": model_id,
-                 "embedding_cache_hits": hits, "embedded_texts": embedded,
-                 "embedding_texts_per_s": round(embedded / embed_seconds, 1) if embedded else None,
-                 "data_dir": str(Path(data).resolve())}
-        metrics = write_run_artifacts(tmp, config, history, val_split.labels, probs, val_split.productid, note, extra)
+        extra = {"encoder": name_or_path, "encoder_id": model_id, "embedding_cache_hits": hits, "embedded_texts": embedded,
+                 "embedding_texts_per_s": round(embedded / embed_seconds, 1) if embedded else None}
+        metrics = fit_and_report(build_keras_model(config, cls_dim=encoder.config.hidden_size), config, tmp, Path(data),
+                                 train_split, val_split, x_train, x_val, f"frozen encoder {name_or_path} + head", extra)
     return {**metrics, "run": str(folder)}

@@ -125,6 +125,20 @@ def predict_probs(model, pixels: np.ndarray, text: np.ndarray, batch: int = 256)
     return model.predict([image_tensor(pixels), text], batch_size=batch, verbose=0)
 
 
+def fit_and_report(model, config: ModelConfig, folder: Path, data: Path, train_split: Split, val_split: Split,
+                   x_train: np.ndarray, x_val: np.ndarray, what: str, extra: dict) -> dict:
+    """Fit with the seed's settings, predict split_val, write every run artefact; returns the metrics."""
+    console.print(f"[bold]{config.key}[/] ({config.preset}): {what}, {model.count_params():,} trainable-graph "
+                  f"parameters, {len(train_split):,} train / {len(val_split):,} val rows")
+    model, history, timing = fit_keras(model, config, folder, (train_split.pixels, x_train), train_split.labels,
+                                       (val_split.pixels, x_val), val_split.labels)
+    probs = predict_probs(model, val_split.pixels, x_val)
+    note = f"{len(train_split):,} train / {len(val_split):,} val rows of {Path(data).resolve()}"
+    return write_run_artifacts(folder, config, history, val_split.labels, probs, val_split.productid, note,
+                               {**timing, "parameters": int(model.count_params()), **extra,
+                                "data_dir": str(Path(data).resolve())})
+
+
 def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset: str = "seed",
           epochs: int | None = None, batch_size: int | None = None, limit: int | None = None,
           seed: int | None = None, name: str | None = None) -> dict:
@@ -145,14 +159,6 @@ def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset:
     folder = Path(out) / (name or run_name(key, preset))
     with staged_dir(folder) as tmp:
         vectorizer.save(tmp / VOCAB)
-        model = build_keras_model(config)
-        console.print(f"[bold]{key}[/] ({preset}): {model.count_params():,} parameters, "
-                      f"{len(train_split):,} train / {len(val_split):,} val rows")
-        model, history, timing = fit_keras(model, config, tmp, (train_split.pixels, x_train_text), train_split.labels,
-                                           (val_split.pixels, x_val_text), val_split.labels)
-        probs = predict_probs(model, val_split.pixels, x_val_text)
-        note = f"{len(train_split):,} train / {len(val_split):,} val rows of {Path(data).resolve()}"
-        metrics = write_run_artifacts(tmp, config, history, val_split.labels, probs, val_split.productid, note,
-                                      {**timing, "parameters": int(model.count_params()), "vocabulary": len(vectorizer.vocabulary),
-                                       "data_dir": str(Path(data).resolve())})
+        metrics = fit_and_report(build_keras_model(config), config, tmp, Path(data), train_split, val_split,
+                                 x_train_text, x_val_text, "token text branch", {"vocabulary": len(vectorizer.vocabulary)})
     return {**metrics, "run": str(folder)}

@@ -47,20 +47,21 @@ def evaluate(model, pixels, ids, labels, device, batch: int = 128) -> tuple[floa
 
 def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset: str = "seed",
           epochs: int | None = None, batch_size: int | None = None, limit: int | None = None,
-          seed: int | None = None, camembert: str | None = None, name: str | None = None) -> dict:
+          seed: int | None = None, camembert: str | None = None, max_length: int | None = None, name: str | None = None) -> dict:
     import torch
     from safetensors.torch import save_file
 
-    from ..models.camembert import load_encoder, text_encoder
+    from ..models.camembert import check_max_length, load_encoder, text_encoder
     from ..models.torch_fusion import build_torch_model
 
     entry = get_model(key)
-    config = entry.config(preset).override(epochs=epochs, batch_size=batch_size, seed=seed)
+    config = entry.config(preset).override(epochs=epochs, batch_size=batch_size, seed=seed).with_encoder(camembert, max_length)
     t, enc_cfg = config.training, config.encoder
-    name_or_path = camembert or enc_cfg.name_or_path
+    name_or_path = enc_cfg.name_or_path
     train_split, val_split = load_splits(Path(data), limit, config.image.size)
     torch.manual_seed(t.seed)
     encoder, tokenizer = load_encoder(name_or_path)
+    check_max_length(encoder, enc_cfg.max_length)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     # bf16 autocast on a GPU (mixed precision); plain fp32 on the CPU.
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)

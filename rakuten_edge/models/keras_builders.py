@@ -1,0 +1,105 @@
+"""Keras 3 builders of the CNN models (and the frozen-CamemBERT head). Input and output names become the
+ONNX names: `image`, `tokens` / `cls_embedding` -> `probs`."""
+
+from __future__ import annotations
+
+from .config import Fusion, ImageBranch, ModelConfig, TextBranch
+
+TEXT_KINDS = ("bilstm", "conv1d", "cls-conv1d")
+
+
+def _check(config: ModelConfig) -> None:
+    if config.text.kind not in TEXT_KINDS:
+        raise ValueError(f"Keras builders handle text kinds {TEXT_KINDS}, got {config.text.kind!r}")
+    if config.image.size < 2 ** len(config.image.filters):
+        raise ValueError(f"image size {config.image.size} too small for {len(config.image.filters)} pooling blocks")
+    for name, value in (("text.units", config.text.units), ("text.sequence_length", config.text.sequence_length),
+                        ("fusion.dense", config.fusion.dense), ("num_classes", config.num_classes)):
+        if value < 1:
+            raise ValueError(f"{name} must be positive, got {value}")
+    for name, rate in (("image.dropout", config.image.dropout), ("text.dropout", config.text.dropout),
+                       ("text.dense_dropout", config.text.dense_dropout), ("fusion.dropout", config.fusion.dropout)):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {rate}")
+
+
+def image_branch(image, cfg: ImageBranch, momentum: float = 0.99):
+    from keras import layers
+
+    x = image
+    for i, filters in enumerate(cfg.filters, start=1):
+        x = layers.Conv2D(filters, cfg.kernel, padding="same", activation="relu", name=f"img_conv{i}")(x)
+        x = layers.BatchNormalization(momentum=momentum, name=f"img_bn{i}")(x)
+        x = layers.MaxPooling2D(2, name=f"img_pool{i}")(x)
+        x = layers.Dropout(cfg.dropout, name=f"img_drop{i}")(x)
+    x = layers.Flatten(name="img_flatten")(x)
+    return layers.Dense(cfg.dense, activation="relu", name="img_dense")(x)
+
+
+def text_branch(tokens_or_cls, cfg: TextBranch, momentum: float = 0.99):
+    from keras import layers
+
+    if cfg.kind == "cls-conv1d":
+        # The frozen model's head: the [CLS] vector read as a 1-channel sequence, so Conv1D finds local
+        # patterns across embedding dimensions (the seed's design).
+        x = layers.Reshape((-1, 1), name="txt_reshape")(tokens_or_cls)
+        for i in (1, 2):
+            x = layers.Conv1D(cfg.units, cfg.kernel, padding="same", activation="relu", name=f"txt_conv{i}")(x)
+            x = layers.BatchNormalization(momentum=momentum, name=f"txt_conv_bn{i}")(x)
+            x = layers.Dropout(cfg.dropout, name=f"txt_conv_drop{i}")(x)
+        x = layers.GlobalMaxPooling1D(name="txt_pool")(x)
+    else:
+        x = layers.Embedding(cfg.max_tokens, cfg.embedding_dim, name="txt_embedding")(tokens_or_cls)
+        if cfg.kind == "bilstm":
+            # dropout (on inputs) only: recurrent_dropout would stop tf2onnx from emitting a native LSTM op.
+            x = layers.Bidirectional(layers.LSTM(cfg.units, return_sequences=True, dropout=cfg.dropout),
+                                     name="txt_bilstm1")(x)
+            x = layers.Bidirectional(layers.LSTM(cfg.units, dropout=cfg.dropout), name="txt_bilstm2")(x)
+        else:
+            x = layers.Conv1D(cfg.units, cfg.kernel, padding="same", activation="relu", name="txt_conv1")(x)
+            x = layers.Conv1D(cfg.units, cfg.kernel, padding="same", activation="relu", name="txt_conv2")(x)
+            x = layers.GlobalMaxPooling1D(name="txt_pool")(x)
+    x = layers.Dense(cfg.dense, activation="relu", name="txt_dense")(x)
+    x = layers.BatchNormalization(momentum=momentum, name="txt_bn")(x)
+    return layers.Dropout(cfg.dense_dropout, name="txt_drop")(x)
+
+
+def fusion_head(image_features, text_features, cfg: Fusion, num_classes: int, momentum: float = 0.99):
+    from keras import layers
+
+    x = layers.Concatenate(name="fusion_concat")([image_features, text_features])
+    x = layers.Dense(cfg.dense, activation="relu", name="fusion_dense")(x)
+    x = layers.BatchNormalization(momentum=momentum, name="fusion_bn")(x)
+    x = layers.Dropout(cfg.dropout, name="fusion_drop")(x)
+    return layers.Dense(num_classes, activation="softmax", name="probs")(x)
+
+
+def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
+    """(image, tokens) -> probs, or (image, cls_embedding) -> probs for the frozen-CamemBERT head."""
+    _check(config)
+    import keras
+
+    # --- inputs
+    image = keras.Input((config.image.size, config.image.size, 1), dtype="float32", name="image")
+    if config.text.kind == "cls-conv1d":
+        if not cls_dim:
+            raise ValueError("the cls-conv1d head needs cls_dim (the encoder's hidden size)")
+        text = keras.Input((cls_dim,), dtype="float32", name="cls_embedding")
+    else:
+        text = keras.Input((config.text.sequence_length,), dtype="int32", name="tokens")
+
+    # --- branches
+    momentum = config.batch_norm_momentum
+    image_features = image_branch(image, config.image, momentum)
+    text_features = text_branch(text, config.text, momentum)
+
+    # --- fusion and output
+    probs = fusion_head(image_features, text_features, config.fusion, config.num_classes, momentum)
+    return keras.Model(inputs=[image, text], outputs=probs, name=config.key)
+
+
+
+
+def layers_of(model) -> list[str]:
+    """Layer class names, used by the structure tests."""
+    return [type(layer).__name__ for layer in model.layers]
