@@ -5,9 +5,6 @@ PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/rakuten-edge
 SETUP_STAMP := $(VENV)/.setup-done
 DEMO_N ?= 3000
-# The seed preset of cnn3 on DEMO_N products, cut to a few epochs so the demo takes minutes, not an hour;
-# `rakuten-edge train cnn3` afterwards trains the full 10 epochs.
-DEMO_EPOCHS ?= 4
 
 .PHONY: setup demo test bench clean
 
@@ -23,7 +20,7 @@ $(SETUP_STAMP): pyproject.toml
 demo: setup
 	test -f data/raw/X_train_update.csv || $(CLI) data synth --out data/raw --n $(DEMO_N) --test-n 100
 	$(CLI) data prepare --raw data/raw --out data/prepared
-	$(CLI) train cnn3 --epochs $(DEMO_EPOCHS)
+	$(CLI) train cnn3
 	$(CLI) train cnn1 --preset tiny
 	$(CLI) train cnn2 --preset tiny
 	test -f models/camembert-tiny/config.json || $(CLI) camembert tiny

@@ -103,12 +103,14 @@ def draw_product(look: Look, rng: np.random.Generator) -> Image.Image:
     """One 500x500 RGB product photo on white padding."""
     # Bounding box: median around 375 px, about one in ten filling the whole square (the real figures).
     full = rng.random() < 0.09
-    box = CANVAS if full else int(np.clip(rng.normal(380, 60), 150, CANVAS))
+    box = CANVAS if full else int(np.clip(rng.normal(390, 60), 150, CANVAS))
     aspect = look.aspect * float(rng.uniform(0.85, 1.15))
     w, h = (box, max(40, int(box * aspect))) if aspect <= 1 else (max(40, int(box / aspect)), box)
     w, h = min(w, CANVAS), min(h, CANVAS)
+    if full:  # a photo with its own (non-white) background filling the square
+        w = h = CANVAS
 
-    background = np.full((h, w), int(rng.uniform(215, 255)) if full else 255, np.uint8)
+    background = np.full((h, w), int(rng.uniform(185, 238)) if full else 255, np.uint8)
     tone = int(np.clip(look.tone + rng.normal(0, 25), 10, 220))
     texture = _texture(look.texture, w, h, tone, rng)
     mask = np.asarray(_silhouette(look.shape, w, h, rng))
