@@ -68,3 +68,30 @@ def test_bench_bad_arguments_exit_2(tmp_path):
         cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "bench", "--runs", str(tmp_path), *args],
                              capture_output=True, text=True)
         assert cli.returncode == 2 and "Traceback" not in cli.stderr, args
+
+
+def test_targets_are_checked_from_the_rows():
+    from rakuten_edge.bench.report import targets
+
+    def row(model, fmt, p50, size=1.0, f1=None, cold=1.0):
+        return {"model": model, "format": fmt, "p50_ms": p50, "size_mb": size, "weighted_f1": f1, "cold_start_s": cold}
+
+    result = {"rows": [row("cnn3", "native", 10.0), row("cnn3", "onnx-fp32", 4.0, 20, 0.80, 0.3),
+                       row("cnn3", "onnx-int8", 2.0, 6, 0.797, 0.4), row("cnn3", "litert-int8", 3.0),
+                       row("camembert-ft-untrained", "native", 100.0), row("camembert-ft-untrained", "onnx-fp32", 50.0, 440),
+                       row("camembert-ft-untrained", "onnx-int8", 30.0, 110)]}
+    got = {(c["model"], c["target"]): c["met"] for c in targets(result)}
+    assert got[("cnn3", "int8 ≥ 3× faster than native Keras")] is True
+    assert got[("cnn3", "int8 not slower than LiteRT int8")] is True
+    assert got[("cnn3", "int8 costs ≤ 0.5 point of weighted F1")] is True
+    assert got[("cnn3", "runtime cold start ≤ 0.5 s")] is True
+    assert got[("camembert-ft-untrained", "int8 ≥ 4× faster than PyTorch eager")] is False  # 3.33x
+    assert got[("camembert-ft-untrained", "int8 ≤ 1/3.5 of the fp32 size")] is True  # 1/4
+
+
+def test_peak_memory_is_this_process_not_the_parent():
+    code = "from rakuten_edge.bench.worker import peak_memory_mb; print(peak_memory_mb())"
+    ballast = bytearray(600 * 2**20)  # the parent holds 600 MB: a fresh child must not report it
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 0 < float(out.stdout) < 500

@@ -61,6 +61,58 @@ def physical_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _row(result: dict, model: str, fmt: str) -> dict | None:
+    match = [r for r in result["rows"] if r["model"] == model and r["format"] == fmt and r.get("p50_ms")]
+    return match[0] if match else None
+
+
+def targets(result: dict) -> list[dict]:
+    """The product's targets, checked against this run's numbers (batch 1, same run, same threads)."""
+    from ..models.registry import REGISTRY
+
+    checks = []
+    for model in dict.fromkeys(r["model"] for r in result["rows"]):
+        key = next((k for k in sorted(REGISTRY, key=len, reverse=True) if model == k or model.startswith(k + "-")), None)
+        native, int8, fp32 = (_row(result, model, f) for f in ("native", "onnx-int8", "onnx-fp32"))
+        if key is None or not (native and int8):
+            continue
+        speedup = native["p50_ms"] / int8["p50_ms"]
+        if REGISTRY[key].inputs == ("image", "tokens"):
+            checks.append({"model": model, "target": "int8 ≥ 3× faster than native Keras", "measured": f"{speedup:.2f}×",
+                           "met": speedup >= 3})
+            lite = _row(result, model, "litert-int8")
+            if lite:
+                checks.append({"model": model, "target": "int8 not slower than LiteRT int8",
+                               "measured": f"{int8['p50_ms']:.3f} vs {lite['p50_ms']:.3f} ms",
+                               "met": int8["p50_ms"] <= lite["p50_ms"]})
+        else:
+            checks.append({"model": model, "target": "int8 ≥ 4× faster than PyTorch eager" if key == "camembert-ft"
+                           else "int8 ≥ 4× faster than native (PyTorch encoder + Keras head)",
+                           "measured": f"{speedup:.2f}×", "met": speedup >= 4})
+            if fp32 and fp32.get("size_mb") and int8.get("size_mb"):
+                ratio = fp32["size_mb"] / int8["size_mb"]
+                checks.append({"model": model, "target": "int8 ≤ 1/3.5 of the fp32 size", "measured": f"1/{ratio:.2f}",
+                               "met": ratio >= 3.5})
+        if fp32 and fp32.get("weighted_f1") is not None and int8.get("weighted_f1") is not None:
+            drop = fp32["weighted_f1"] - int8["weighted_f1"]
+            checks.append({"model": model, "target": "int8 costs ≤ 0.5 point of weighted F1",
+                           "measured": f"{100 * drop:.2f} points lost", "met": drop <= 0.005})
+        if key == "cnn3" and fp32 and int8:
+            cold = min(fp32["cold_start_s"], int8["cold_start_s"])
+            checks.append({"model": model, "target": "runtime cold start ≤ 0.5 s", "measured": f"{cold:.2f} s",
+                           "met": cold <= 0.5})
+    return checks
+
+
+def targets_markdown(result: dict) -> str:
+    rows = targets(result)
+    if not rows:
+        return ""
+    lines = ["| model | target | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {r['model']} | {r['target']} | {r['measured']} | {'✅' if r['met'] else '❌ missed'} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def write_outputs(result: dict, out: Path) -> None:
     from rich.table import Table
 
@@ -72,6 +124,7 @@ def write_outputs(result: dict, out: Path) -> None:
         writer.writerows(result["rows"])
     (out / "results.md").write_text(markdown(result), encoding="utf-8")
     (out / "physical_limit.md").write_text(physical_markdown(result) or "no fp32 bundle: nothing to count\n", encoding="utf-8")
+    (out / "targets.md").write_text(targets_markdown(result) or "no row pair to check\n", encoding="utf-8")
     table = Table(title=header_line(result), title_justify="left")
     for h in HEADERS:
         table.add_column(h.replace("@N", f"@{result['batch_sizes'][1]}"))
@@ -117,7 +170,8 @@ def update_readme(readme: Path, sections: list[tuple[str, dict]]) -> None:
     text = readme.read_text(encoding="utf-8")
     if README_START not in text or README_END not in text:
         raise ValueError(f"{readme} has no {README_START} … {README_END} block")
-    body = "\n".join(f"### {title}\n\n{markdown(result)}\n{physical_markdown(result)}" for title, result in sections)
+    body = "\n".join(f"### {title}\n\n{markdown(result)}\nTargets, checked by the bench:\n\n{targets_markdown(result)}\n"
+                     f"Physical limit:\n\n{physical_markdown(result)}" for title, result in sections)
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}", encoding="utf-8")

@@ -17,8 +17,10 @@ from ..reports import classification_report
 
 MIN_AGREEMENT, MAX_F1_DROP = 0.99, 0.005
 # Quantized by the dynamic recipes; Conv stays float (ConvInteger is slower than float Conv on CPU).
-DYNAMIC_OPS = ["MatMul", "Gemm", "LSTM", "Attention"]
-STATIC_OPS = ["Conv", "MatMul", "Gemm"]
+# Gather quantizes the embedding tables: without it CamemBERT base's 32,005 x 768 word embeddings stay
+# float and int8 is 1/2.4 of the fp32 size instead of 1/4 (measured: 180 vs 109 MB, same latency).
+DYNAMIC_OPS = ["MatMul", "Gemm", "LSTM", "Attention", "Gather"]
+STATIC_OPS = ["Conv", "MatMul", "Gemm", "Gather"]
 
 
 class FeedReader:
