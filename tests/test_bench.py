@@ -79,6 +79,8 @@ def test_targets_are_checked_from_the_rows():
     result = {"rows": [row("cnn3", "native", 10.0), row("cnn3", "onnx-fp32", 4.0, 20, 0.80, 0.3),
                        row("cnn3", "onnx-int8", 2.0, 6, 0.797, 0.4), row("cnn3", "litert-int8", 3.0),
                        row("camembert-ft-untrained", "native", 100.0), row("camembert-ft-untrained", "onnx-fp32", 50.0, 440),
+                       row("camembert-tiny", "native", 2.0), row("camembert-tiny", "onnx-fp32", 1.0, 1.5),
+                       row("camembert-tiny", "onnx-int8", 1.0, 0.5),
                        row("camembert-ft-untrained", "onnx-int8", 30.0, 110)]}
     got = {(c["model"], c["target"]): c["met"] for c in targets(result)}
     assert got[("cnn3", "int8 ≥ 3× faster than native Keras")] is True
@@ -87,6 +89,7 @@ def test_targets_are_checked_from_the_rows():
     assert got[("cnn3", "runtime cold start ≤ 0.5 s")] is True
     assert got[("camembert-ft-untrained", "int8 ≥ 4× faster than PyTorch eager")] is False  # 3.33x
     assert got[("camembert-ft-untrained", "int8 ≤ 1/3.5 of the fp32 size")] is True  # 1/4
+    assert not [k for k in got if k[0] == "camembert-tiny"]  # base-size targets do not apply to a tiny encoder
 
 
 def test_peak_memory_is_this_process_not_the_parent():

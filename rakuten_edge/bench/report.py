@@ -61,6 +61,9 @@ def physical_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+BASE_SIZE_MB = 300  # a CamemBERT fp32 graph this large is base-size (435 MB); the tiny test encoders are ~1.5 MB
+
+
 def _row(result: dict, model: str, fmt: str) -> dict | None:
     match = [r for r in result["rows"] if r["model"] == model and r["format"] == fmt and r.get("p50_ms")]
     return match[0] if match else None
@@ -85,7 +88,7 @@ def targets(result: dict) -> list[dict]:
                 checks.append({"model": model, "target": "int8 not slower than LiteRT int8",
                                "measured": f"{int8['p50_ms']:.3f} vs {lite['p50_ms']:.3f} ms",
                                "met": int8["p50_ms"] <= lite["p50_ms"]})
-        else:
+        elif fp32 and (fp32.get("size_mb") or 0) >= BASE_SIZE_MB:  # the CamemBERT targets are stated for base size
             checks.append({"model": model, "target": "int8 ≥ 4× faster than PyTorch eager" if key == "camembert-ft"
                            else "int8 ≥ 4× faster than native (PyTorch encoder + Keras head)",
                            "measured": f"{speedup:.2f}×", "met": speedup >= 4})
@@ -95,8 +98,9 @@ def targets(result: dict) -> list[dict]:
                                "met": ratio >= 3.5})
         if fp32 and fp32.get("weighted_f1") is not None and int8.get("weighted_f1") is not None:
             drop = fp32["weighted_f1"] - int8["weighted_f1"]
-            checks.append({"model": model, "target": "int8 costs ≤ 0.5 point of weighted F1",
-                           "measured": f"{100 * drop:.2f} points lost", "met": drop <= 0.005})
+            measured = f"{100 * drop:.2f} points lost" if drop > 0 else f"{-100 * drop:.2f} points gained"
+            checks.append({"model": model, "target": "int8 costs ≤ 0.5 point of weighted F1", "measured": measured,
+                           "met": drop <= 0.005})
         if key == "cnn3" and fp32 and int8:
             cold = min(fp32["cold_start_s"], int8["cold_start_s"])
             checks.append({"model": model, "target": "runtime cold start ≤ 0.5 s", "measured": f"{cold:.2f} s",
