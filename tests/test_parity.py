@@ -160,3 +160,13 @@ def test_evaluate_fp32_report_identical_to_native(bundles, trained_runs, prepare
     assert fp32["vs_native"]["identical"] is True and fp32["vs_native"]["differences"] == []
     assert (tmp_path / bundles["cnn3"]["fp32"].name / "report.md").is_file()
     assert "Model comparison" in (tmp_path / "summary.md").read_text()
+
+
+def test_export_cli_stdout_is_json(trained_runs, prepared_dir, tmp_path):
+    # torch.onnx prints progress on stdout: the command's own stdout must stay one parseable result
+    run = trained_runs["camembert-ft"]
+    cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "export", run.name, "--runs", str(run.parent),
+                          "--out", str(tmp_path), "--data", str(prepared_dir)], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    result = json.loads(cli.stdout)
+    assert [r["precision"] for r in result] == ["fp32"] and result[0]["parity"]["vs_native"]["passed"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -68,7 +70,9 @@ def export_run(run: Path, out: Path = paths.BUNDLES, quantize: bool = False, qua
     with tempfile.TemporaryDirectory(prefix="rakuten-export-") as work:
         work = Path(work)
         console.print(f"[bold]{run.name}[/]: converting to ONNX")
-        exporter.to_onnx(run, config, work / "raw.onnx")
+        # Converters (torch.onnx, optimum, tf2onnx) print progress to stdout: keep stdout for the result.
+        with contextlib.redirect_stdout(sys.stderr):
+            exporter.to_onnx(run, config, work / "raw.onnx")
         fp32 = _export_fp32(run, config, exporter, work / "raw.onnx", Path(out), base, val)
         results = [fp32["result"]]
         if quantize:
