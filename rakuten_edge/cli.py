@@ -13,7 +13,6 @@ import typer
 
 # Before any TensorFlow import: keep its C++ start-up chatter off the user's terminal.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # set explicitly: TF then skips its start-up notice
 
 from . import paths  # noqa: E402
 from .errors import UserError  # noqa: E402

@@ -68,8 +68,7 @@ def _feeds(subject: dict, data: Path | None, eval_rows: int | None, batch: int, 
 def _run_worker(spec: dict, workdir: Path, timeout: float) -> dict:
     spec_path = workdir / f"spec-{spec['subject']['name']}-{spec['format']}.json"
     spec_path.write_text(json.dumps(spec))
-    env = {**os.environ, "RAKUTEN_BENCH_T0": repr(time.time()), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")}
+    env = {**os.environ, "RAKUTEN_BENCH_T0": repr(time.time()), "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
         proc = subprocess.run([sys.executable, "-m", "rakuten_edge.bench.worker", str(spec_path)], capture_output=True,
                               text=True, env=env, timeout=timeout)
