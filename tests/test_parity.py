@@ -170,3 +170,19 @@ def test_export_cli_stdout_is_json(trained_runs, prepared_dir, tmp_path):
     assert cli.returncode == 0, cli.stderr[-2000:]
     result = json.loads(cli.stdout)
     assert [r["precision"] for r in result] == ["fp32"] and result[0]["parity"]["vs_native"]["passed"]
+
+
+def test_one_failing_run_does_not_stop_the_others(trained_runs, prepared_dir, tmp_path):
+    from rakuten_edge.errors import UserError
+    from rakuten_edge.export import export
+
+    runs = tmp_path / "runs"
+    shutil.copytree(trained_runs["cnn2"], runs / "a-cnn2")
+    shutil.copytree(trained_runs["cnn2"], runs / "b-broken")
+    (runs / "b-broken" / "model.keras").write_bytes(b"not a model")
+    (runs / "a-cnn2" / "metrics.json").write_text(
+        json.dumps({**json.loads((runs / "a-cnn2" / "metrics.json").read_text()), "data_dir": str(prepared_dir)}))
+    with pytest.raises(UserError, match="1 export\\(s\\) failed.*b-broken.*written: a-cnn2-fp32"):
+        export(runs=runs, out=tmp_path / "bundles", data=prepared_dir)
+    assert (tmp_path / "bundles" / "a-cnn2-fp32" / "manifest.json").is_file()
+    assert not (tmp_path / "bundles" / "b-broken-fp32").exists()

@@ -152,8 +152,18 @@ def _export_int8(run: Path, config: ModelConfig, work: Path, out: Path, fp32: di
 
 def export(models: list[str] | None = None, quantize: bool = False, quant_mode: str = "auto",
            out: Path = paths.BUNDLES, runs: Path = paths.RUNS, data: Path | None = None) -> list[dict]:
-    """Export every trained run (or those named by run name or model key)."""
-    results = []
+    """Export every trained run (or those named by run name or model key).
+
+    A run that fails does not stop the others: they are all written, then one error names the failures."""
+    results, failures = [], []
     for run in find_runs(runs, models):
-        results += export_run(run, out, quantize, quant_mode, data)
+        try:
+            results += export_run(run, out, quantize, quant_mode, data)
+        except Exception as exc:  # noqa: BLE001 - a corrupt run or a converter error: report it, go on
+            reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            console.print(f"[red]{run.name}: export failed[/]: {reason}")
+            failures.append(f"{run.name}: {reason}")
+    if failures:
+        done = ", ".join(Path(r["bundle"]).name for r in results) or "none"
+        raise UserError(f"{len(failures)} export(s) failed ({' | '.join(failures)}); written: {done}")
     return results
