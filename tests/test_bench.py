@@ -21,8 +21,13 @@ def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
     # a broken int8 bundle: its row must fail alone
     onnx_file = out_bundles / bundles["cnn2"]["int8"].name / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes()[:-100])
+    import tempfile
+    from pathlib import Path
+
+    before = set(Path(tempfile.gettempdir()).glob("rakuten-bench-*"))
     result = bench(None, (1, 8), threads=2, repeats=10, out=root / "out", runs=runs, bundles=out_bundles,
                    data=prepared_dir, eval_rows=64, throughput_seconds=0.3)
+    result["leftover"] = set(Path(tempfile.gettempdir()).glob("rakuten-bench-*")) - before
     return result, root / "out"
 
 
@@ -34,6 +39,7 @@ def test_every_format_gets_a_row(bench_result):
     for name in ("results.json", "results.csv", "results.md", "latency.png", "physical_limit.md"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert json.loads((out / "results.json").read_text())["machine"]["cores"] >= 1
+    assert not result["leftover"], "the bench's work folder (feeds, flatbuffers) must be removed"
 
 
 def test_failing_format_is_a_cross_row_and_the_rest_runs(bench_result):

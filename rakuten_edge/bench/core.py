@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,7 +94,17 @@ def bench(targets: list[str] | None = None, batch_sizes: tuple[int, int] = (1, 3
         raise UserError(f"unknown format(s) {', '.join(unknown)} (choose {', '.join(FORMATS)})")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # Feeds, LiteRT flatbuffers and (with --untrained) ~2 GB of seed-size runs and bundles live here.
     workdir = Path(tempfile.mkdtemp(prefix="rakuten-bench-"))
+    try:
+        return _bench(targets, batch_sizes, threads, provider, repeats, out, untrained, formats, runs, bundles, data,
+                      eval_rows, throughput_seconds, timeout, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench(targets, batch_sizes, threads, provider, repeats, out, untrained, formats, runs, bundles, data, eval_rows,
+           throughput_seconds, timeout, workdir: Path) -> dict:
     if untrained:
         from .untrained import build
 
