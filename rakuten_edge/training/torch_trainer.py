@@ -1,7 +1,7 @@
 """`rakuten-edge train camembert-ft`: CamemBERT fine-tuned end to end with the image branch, in PyTorch.
 
 The seed's settings translated: Adam, batch 64, 10 epochs, EarlyStopping(patience 3) and
-ReduceLROnPlateau(0.5, 2) on the validation loss, best checkpoint. The encoder gets a smaller learning rate
+ReduceLROnPlateau(0.5, 2) on the monitored metric (val_loss by default), best checkpoint. The encoder gets a smaller learning rate
 (2e-5) than the freshly initialised head (1e-3): at 1e-3 the pretrained weights are overwritten within a few
 hundred steps (catastrophic forgetting) and fine-tuning diverges; 2e-5 is the usual BERT-family range.
 """
@@ -116,9 +116,10 @@ def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset:
                     history[k].append(float(v))
                 bar.console.print(f"epoch {epoch + 1}: loss {history['loss'][-1]:.4f} acc {history['accuracy'][-1]:.4f} "
                                   f"val_loss {val_loss:.4f} val_acc {val_acc:.4f} — {rates[-1]:,.0f} samples/s")
-                plateau.step(val_loss)
-                if val_loss < best_loss:
-                    best_loss, best_epoch, waited = val_loss, epoch + 1, 0
+                score = val_loss if "loss" in t.monitor else -val_acc  # lower is better either way
+                plateau.step(score)
+                if score < best_loss:
+                    best_loss, best_epoch, waited = score, epoch + 1, 0
                     best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 else:
                     waited += 1
