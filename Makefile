@@ -6,7 +6,7 @@ CLI := $(VENV)/bin/rakuten-edge
 SETUP_STAMP := $(VENV)/.setup-done
 DEMO_N ?= 3000
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 setup: $(SETUP_STAMP)
 
@@ -33,8 +33,17 @@ demo: setup
 	@echo
 	@echo "raw data: data/raw | prepared: data/prepared | runs: runs/ | bundles: bundles/ | reports: evaluations/"
 
-test: setup
+# CI's command: lint, then the whole suite. A ruff finding fails it like a failing test.
+test: setup lint
 	$(PY) -m pytest -q
+
+# The inner loop: everything that needs no trained model (about a minute on 2 cores).
+test-fast: setup lint
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The published tables: seed-size models (random weights) and the demo's trained runs, then README.md.
 bench: setup

@@ -17,9 +17,11 @@ def main(bundles: list[str], threads: int = 2) -> None:
         text = read_manifest(bundle, verify=False)["preprocessing"]["text"]
         flops = count_flops(Path(bundle) / "model.onnx", int(text.get("sequence_length") or text["max_length"]))
         floor = flops["total"] / (peaks["fp32"] * 1e9) * 1000
-        print(f"{bundle}: {flops['total'] / 1e9:.3f} GFLOP per item "
-              f"({', '.join(f'{k} {v / 1e9:.3f}' for k, v in flops.items() if k != 'total')}); "
-              f"fp32 latency floor at peak {floor:.3f} ms")
+        print(
+            f"{bundle}: {flops['total'] / 1e9:.3f} GFLOP per item "
+            f"({', '.join(f'{k} {v / 1e9:.3f}' for k, v in flops.items() if k != 'total')}); "
+            f"fp32 latency floor at peak {floor:.3f} ms"
+        )
 
 
 if __name__ == "__main__":

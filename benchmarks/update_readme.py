@@ -6,8 +6,10 @@ from pathlib import Path
 
 from rakuten_edge.bench.report import update_readme
 
-SECTIONS = [("bench-results/untrained", "Seed-size models (random weights; CamemBERT base-size, sequence 128)"),
-            ("bench-results/trained", "Trained models on generated data (make demo's runs)")]
+SECTIONS = [
+    ("bench-results/untrained", "Seed-size models (random weights; CamemBERT base-size, sequence 128)"),
+    ("bench-results/trained", "Trained models on generated data (make demo's runs)"),
+]
 
 
 def main(readme: str = "README.md") -> None:
@@ -19,7 +21,8 @@ def main(readme: str = "README.md") -> None:
     if not sections:
         sys.exit("no bench results: run `make bench` first")
     update_readme(Path(readme), sections)
-    print(f"{readme}: Results block rewritten from {', '.join(f for f, _ in SECTIONS if (Path(f) / 'results.json').is_file())}")
+    used = ", ".join(f for f, _ in SECTIONS if (Path(f) / "results.json").is_file())
+    print(f"{readme}: Results block rewritten from {used}")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,7 @@ class Category:
 def categories() -> tuple[Category, ...]:
     raw = json.loads(resources.files("rakuten_edge.resources").joinpath("categories.json").read_text("utf-8"))
     cats = tuple(
-        Category(c["index"], c["prdtypecode"], c["name_fr"], c["name_en"], c["train_count"])
-        for c in raw["classes"]
+        Category(c["index"], c["prdtypecode"], c["name_fr"], c["name_en"], c["train_count"]) for c in raw["classes"]
     )
     assert [c.prdtypecode for c in cats] == sorted(c.prdtypecode for c in cats), "codes must be sorted"
     return cats

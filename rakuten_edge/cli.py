@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from enum import Enum
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -15,16 +15,25 @@ import typer
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from . import paths  # noqa: E402
+from .choices import Preset, Provider, QuantMode  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .export.formats import FORMATS  # noqa: E402
 from .models.registry import REGISTRY  # noqa: E402
 
-# Choices come from the registry: registering a model is enough for every command to offer it.
-ModelKey = Enum("ModelKey", {key: key for key in REGISTRY}, type=str)
-FORMAT_NAMES = list(FORMATS)
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Train, export, run and benchmark the Rakuten multimodal product classifiers.")
+def model_choices() -> type[Enum]:
+    """Choices come from the registry: registering a model is enough for every command to offer it."""
+    return Enum("ModelKey", {key: key for key in REGISTRY}, type=str)
+
+
+ModelKey = model_choices()
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train, export, run and benchmark the Rakuten multimodal product classifiers.",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Generate or prepare challenge-format data.")
 app.add_typer(data_app, name="data")
 camembert_app = typer.Typer(no_args_is_help=True, help="CamemBERT helpers (offline encoders).")
@@ -72,7 +81,7 @@ def camembert_tiny(
     heads: int = typer.Option(2),
 ) -> None:
     """Build a small CamemBERT offline: random weights, tokenizer trained on the corpus, save_pretrained."""
-    from .models.camembert import build_tiny
+    from .models.camembert_tiny import build_tiny
 
     _echo(build_tiny(data, out, vocab_size=vocab_size, hidden=hidden, layers=layers, heads=heads))
 
@@ -84,7 +93,7 @@ def train_cmd(
     out: Path = typer.Option(paths.RUNS, help="Runs root: the run goes to OUT/MODEL (OUT/MODEL-PRESET)."),
     epochs: Optional[int] = typer.Option(None, help="Default: the preset's (10 for seed)."),
     batch_size: Optional[int] = typer.Option(None, help="Default: the preset's (64 for seed)."),
-    preset: str = typer.Option("seed", help="seed (the write-up's settings) or tiny (tests and quick demos)."),
+    preset: Preset = typer.Option(Preset.seed, help="seed (the write-up's settings) or tiny (tests and quick demos)."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N training rows (N/4 validation rows)."),
     seed: Optional[int] = typer.Option(None, help="Random seed (default 42)."),
     camembert: Optional[str] = typer.Option(None, help="CamemBERT models: hub name or local folder."),
@@ -93,16 +102,27 @@ def train_cmd(
     """Train one model with the seed's settings and write its run folder."""
     from .training import train
 
-    options = {k: v for k, v in (("camembert", camembert), ("max_length", max_length)) if v is not None}
-    _echo(train(model.value, data=data, out=out, preset=preset, epochs=epochs, batch_size=batch_size,
-                limit=limit, seed=seed, **options))
+    _echo(
+        train(
+            model.value,
+            data=data,
+            out=out,
+            preset=preset,
+            epochs=epochs,
+            batch_size=batch_size,
+            limit=limit,
+            seed=seed,
+            camembert=camembert,
+            max_length=max_length,
+        )
+    )
 
 
 @app.command("export")
 def export_cmd(
     models: Optional[list[str]] = typer.Argument(None, help="Run names or model keys; default: every trained run."),
     quantize: bool = typer.Option(False, "--quantize", help="Also write an int8 bundle beside the fp32 one."),
-    quant_mode: str = typer.Option("auto", help="auto (measure every recipe), dynamic or static."),
+    quant_mode: QuantMode = typer.Option(QuantMode.auto, help="auto (measure every recipe), dynamic or static."),
     out: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
     runs: Path = typer.Option(paths.RUNS, help="Runs root."),
     data: Optional[Path] = typer.Option(None, help="Prepared data for validation (default: the run's)."),
@@ -121,12 +141,14 @@ def predict_cmd(
     bundle: Optional[Path] = typer.Option(None, help="Bundle folder; default: the best exported bundle."),
     top_k: int = typer.Option(3, help="How many categories to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    provider: Optional[str] = typer.Option(None, help="cpu (default) or cuda."),
+    provider: Optional[Provider] = typer.Option(None, help="cpu (default) or cuda."),
 ) -> None:
     """Classify one product with an exported bundle."""
     from .predict import predict
 
-    result = predict(image, text, description, bundle=bundle, top_k=top_k, providers=[provider] if provider else None)
+    result = predict(
+        image, text, description, bundle=bundle, top_k=top_k, providers=[provider.value] if provider else None
+    )
     if as_json:
         _echo(result)
         return
@@ -160,14 +182,28 @@ def evaluate_cmd(
         table.add_column(col)
     for r in results:
         n = r["vs_native"]
-        verdict = ("no native report" if n["native_report"] is None else "[green]identical[/]" if n["identical"]
-                   else f"[yellow]{len(n['differences'])} cells differ[/] (wF1 {n['weighted_f1_change']:+.4f})")
-        table.add_row(Path(r["bundle"]).name, r["model"], r["precision"], f"{r['accuracy']:.4f}",
-                      f"{r['weighted_f1']:.4f}", verdict)
+        verdict = (
+            "no native report"
+            if n["native_report"] is None
+            else "[green]identical[/]"
+            if n["identical"]
+            else f"[yellow]{len(n['differences'])} cells differ[/] (wF1 {n['weighted_f1_change']:+.4f})"
+        )
+        table.add_row(
+            Path(r["bundle"]).name,
+            r["model"],
+            r["precision"],
+            f"{r['accuracy']:.4f}",
+            f"{r['weighted_f1']:.4f}",
+            verdict,
+        )
     Console().print(table)
     for r in results:
         if r["precision"] == "fp32" and r["vs_native"].get("differences"):
-            typer.echo(f"{Path(r['bundle']).name} differs from its native report: " + "; ".join(r["vs_native"]["differences"][:10]))
+            typer.echo(
+                f"{Path(r['bundle']).name} differs from its native report: "
+                + "; ".join(r["vs_native"]["differences"][:10])
+            )
     typer.echo(f"reports written under {out}/")
 
 
@@ -176,11 +212,13 @@ def bench_cmd(
     targets: Optional[list[str]] = typer.Argument(None, help="Bundles, run names or model keys; default: every run."),
     batch_sizes: str = typer.Option("1,32", help="1,N: latency at batch 1, throughput at batch N."),
     threads: int = typer.Option(2, help="Intra-op threads for every format."),
-    provider: str = typer.Option("cpu", help="cpu or cuda (ONNX formats; says so when CUDA is missing)."),
+    provider: Provider = typer.Option(Provider.cpu, help="cpu or cuda (ONNX formats; says so when CUDA is missing)."),
     repeats: int = typer.Option(100, help="Timed batch-1 runs per row (after warm-up)."),
     out: Path = typer.Option(Path("bench-results"), help="Where results.{json,csv,md} and latency.png go."),
-    untrained: bool = typer.Option(False, "--untrained", help="Seed-size models with random weights (base-size CamemBERT)."),
-    formats: Optional[str] = typer.Option(None, help="Comma-separated subset of: " + ", ".join(FORMAT_NAMES)),
+    untrained: bool = typer.Option(
+        False, "--untrained", help="Seed-size models with random weights (base-size CamemBERT)."
+    ),
+    formats: Optional[str] = typer.Option(None, help="Comma-separated subset of: " + ", ".join(FORMATS)),
     data: Path = typer.Option(paths.PREPARED, help="Prepared data (accuracy columns)."),
     runs: Path = typer.Option(paths.RUNS, help="Runs root."),
     bundles: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
@@ -188,16 +226,14 @@ def bench_cmd(
 ) -> None:
     """Latency, throughput, size, cold start, memory and accuracy of every model in every format."""
     from .bench.core import bench
+    from .bench.subject import BenchOptions
 
     try:
         sizes = tuple(int(x) for x in batch_sizes.split(","))
     except ValueError:
         raise UserError(f"--batch-sizes must look like 1,32, got {batch_sizes!r}") from None
-    if threads < 1 or repeats < 1:
-        raise UserError("--threads and --repeats must be at least 1")
-    bench(targets or None, sizes, threads, provider, repeats, out, untrained,
-                   formats.split(",") if formats else None, runs=runs, bundles=bundles, data=data,
-                   eval_rows=eval_rows)
+    options = BenchOptions(sizes, threads, provider, repeats, tuple(formats.split(",")) if formats else None, eval_rows)
+    bench(targets or None, options, out, untrained, runs=runs, bundles=bundles, data=data)
     typer.echo(f"results written to {out}/ (results.json, results.csv, results.md, physical_limit.md, latency.png)")
 
 

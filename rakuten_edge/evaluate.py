@@ -40,28 +40,54 @@ def evaluate_bundle(bundle: Path, data: Path, out: Path, runs: Path) -> dict:
     if native_path.is_file():
         native = json.loads(native_path.read_text())
         diff = report_diff(report, native)
-        comparison.update(identical=not diff, differences=diff,
-                          accuracy_change=report["summary"]["accuracy"] - native["summary"]["accuracy"],
-                          weighted_f1_change=report["summary"]["weighted_f1"] - native["summary"]["weighted_f1"])
-    return {"bundle": str(bundle), "model": m["model_key"], "precision": m["precision"], "rows": len(val),
-            "report_dir": str(folder), **report["summary"], "vs_native": comparison}
+        comparison.update(
+            identical=not diff,
+            differences=diff,
+            accuracy_change=report["summary"]["accuracy"] - native["summary"]["accuracy"],
+            weighted_f1_change=report["summary"]["weighted_f1"] - native["summary"]["weighted_f1"],
+        )
+    return {
+        "bundle": str(bundle),
+        "model": m["model_key"],
+        "precision": m["precision"],
+        "rows": len(val),
+        "report_dir": str(folder),
+        **report["summary"],
+        "vs_native": comparison,
+    }
 
 
-def evaluate(bundles: list[Path] | None = None, data: Path = paths.PREPARED, out: Path = EVALUATIONS,
-             runs: Path = paths.RUNS, bundles_root: Path = paths.BUNDLES) -> list[dict]:
+def evaluate(
+    bundles: list[Path] | None = None,
+    data: Path = paths.PREPARED,
+    out: Path = EVALUATIONS,
+    runs: Path = paths.RUNS,
+    bundles_root: Path = paths.BUNDLES,
+) -> list[dict]:
     chosen = [Path(b) for b in bundles] if bundles else list_bundles(bundles_root)
     if not chosen:
         raise UserError(f"no bundle to evaluate in {bundles_root}: run `rakuten-edge export` first")
     results = [evaluate_bundle(b, Path(data), Path(out), Path(runs)) for b in chosen]
-    lines = ["## Model comparison (ONNX on split_val)", "",
-             "| Bundle | Model | Precision | Accuracy | Weighted F1 | vs native report |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Model comparison (ONNX on split_val)",
+        "",
+        "| Bundle | Model | Precision | Accuracy | Weighted F1 | vs native report |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         native = r["vs_native"]
-        verdict = ("no native report" if native["native_report"] is None else "identical" if native["identical"]
-                   else f"{len(native['differences'])} cells differ (acc {native['accuracy_change']:+.4f}, "
-                        f"wF1 {native['weighted_f1_change']:+.4f})")
-        lines.append(f"| {Path(r['bundle']).name} | {r['model']} | {r['precision']} | {r['accuracy']:.4f} | "
-                     f"{r['weighted_f1']:.4f} | {verdict} |")
+        verdict = (
+            "no native report"
+            if native["native_report"] is None
+            else "identical"
+            if native["identical"]
+            else f"{len(native['differences'])} cells differ (acc {native['accuracy_change']:+.4f}, "
+            f"wF1 {native['weighted_f1_change']:+.4f})"
+        )
+        lines.append(
+            f"| {Path(r['bundle']).name} | {r['model']} | {r['precision']} | {r['accuracy']:.4f} | "
+            f"{r['weighted_f1']:.4f} | {verdict} |"
+        )
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return results

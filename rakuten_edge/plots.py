@@ -46,8 +46,15 @@ def confusion_matrix_png(cm: np.ndarray, path: Path, title: str) -> None:
     for i in range(len(cm)):
         for j in range(len(cm)):
             if norm[i, j] >= 0.1:
-                ax.text(j, i, f"{norm[i, j]:.1f}", ha="center", va="center", fontsize=6,
-                        color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{norm[i, j]:.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
     fig.colorbar(im)
     fig.tight_layout()
     fig.savefig(path, dpi=90)

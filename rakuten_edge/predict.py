@@ -9,14 +9,20 @@ from .bundles import best_bundle
 from .errors import UserError
 
 
-def predict(image: str | Path, text: str, description: str | None = None, bundle: Path | None = None,
-            top_k: int = 3, providers: list[str] | None = None) -> dict:
+def predict(
+    image: str | Path,
+    text: str,
+    description: str | None = None,
+    bundle: Path | None = None,
+    top_k: int = 3,
+    providers: list[str] | None = None,
+) -> dict:
     from .runtime import load
 
     if top_k < 1 or top_k > 27:
-        raise UserError(f"--top-k must be between 1 and 27, got {top_k}")
+        raise UserError(f"top_k must be between 1 and 27, got {top_k}")
     if not (text or "").strip() and not (description or "").strip():
-        raise UserError("the product text is empty: give a designation (and optionally --description)")
+        raise UserError("the product text is empty: give a designation (and optionally a description)")
     image = Path(image)
     if not image.is_file():
         raise UserError(f"image not found: {image}")

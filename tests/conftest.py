@@ -13,12 +13,15 @@ from rakuten_edge.data.prepare import prepare  # noqa: E402
 from rakuten_edge.data.synth import synth  # noqa: E402
 
 N_PRODUCTS = 1500
+# Without a slow test in the session nothing trains: a few hundred products cover every class and cost 5 s, not 25.
+N_PRODUCTS_FAST = 300
 
 
 @pytest.fixture(scope="session")
-def raw_dir(tmp_path_factory) -> Path:
+def raw_dir(request, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("raw") / "raw"
-    synth(out, n=N_PRODUCTS, test_n=30, seed=7)
+    slow = any(item.get_closest_marker("slow") for item in request.session.items)
+    synth(out, n=N_PRODUCTS if slow else N_PRODUCTS_FAST, test_n=30, seed=7)
     return out
 
 
@@ -32,7 +35,7 @@ def prepared_dir(raw_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_camembert(prepared_dir, tmp_path_factory) -> Path:
     """A small CamemBERT built offline from the generated corpus (no model hub here)."""
-    from rakuten_edge.models.camembert import build_tiny
+    from rakuten_edge.models.camembert_tiny import build_tiny
 
     out = tmp_path_factory.mktemp("camembert") / "camembert-tiny"
     build_tiny(prepared_dir, out, vocab_size=2000)
@@ -50,12 +53,13 @@ def trained_runs(prepared_dir, tiny_camembert, embedding_cache, tmp_path_factory
     from rakuten_edge.models.registry import REGISTRY
     from rakuten_edge.training import train
 
-    options = {"camembert": {"camembert": str(tiny_camembert), "cache": embedding_cache},
-               "camembert-ft": {"camembert": str(tiny_camembert)}}
+    # Each entry declares the options it takes: encoder models get the offline encoder and the shared cache.
+    offered = {"camembert": str(tiny_camembert), "cache": embedding_cache}
     root = tmp_path_factory.mktemp("runs")
     runs = {}
-    for key in REGISTRY:
-        result = train(key, data=prepared_dir, out=root, preset="tiny", **options.get(key, {}))
+    for key, entry in REGISTRY.items():
+        options = {k: v for k, v in offered.items() if k in entry.trainer_options}
+        result = train(key, data=prepared_dir, out=root, preset="tiny", **options)
         runs[key] = Path(result["run"])
     return runs
 
@@ -71,3 +75,22 @@ def bundles(trained_runs, prepared_dir, tmp_path_factory) -> dict[str, dict[str,
         results = export_run(run, root, quantize=True, quant_mode="auto", data=prepared_dir)
         out[key] = {r["precision"]: Path(r["bundle"]) for r in results}
     return out
+
+
+SLOW_FIXTURES = {"trained_runs", "bundles", "tiny_camembert"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs a trained model (or trains one) is slow: `pytest -m "not slow"` is the fast tier."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or "train(" in _source(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _source(item) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(item.function)
+    except (OSError, TypeError, AttributeError):
+        return ""

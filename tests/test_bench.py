@@ -9,6 +9,7 @@ import pytest
 
 from rakuten_edge.bench.core import COLUMNS, bench
 from rakuten_edge.bench.flops import count_flops
+from rakuten_edge.bench.subject import BenchOptions
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,7 @@ def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     runs, out_bundles = root / "runs", root / "bundles"
     shutil.copytree(trained_runs["cnn2"], runs / trained_runs["cnn2"].name)
-    for precision, path in bundles["cnn2"].items():
+    for path in bundles["cnn2"].values():
         shutil.copytree(path, out_bundles / path.name)
     # a broken int8 bundle: its row must fail alone
     onnx_file = out_bundles / bundles["cnn2"]["int8"].name / "model.onnx"
@@ -25,8 +26,8 @@ def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
     from pathlib import Path
 
     before = set(Path(tempfile.gettempdir()).glob("rakuten-bench-*"))
-    result = bench(None, (1, 8), threads=2, repeats=10, out=root / "out", runs=runs, bundles=out_bundles,
-                   data=prepared_dir, eval_rows=64, throughput_seconds=0.3)
+    options = BenchOptions((1, 8), threads=2, repeats=10, eval_rows=64, throughput_seconds=0.3)
+    result = bench(None, options, out=root / "out", runs=runs, bundles=out_bundles, data=prepared_dir)
     result["leftover"] = set(Path(tempfile.gettempdir()).glob("rakuten-bench-*")) - before
     return result, root / "out"
 
@@ -71,8 +72,11 @@ def test_conv_flops_counted_exactly(bundles):
 
 def test_bench_bad_arguments_exit_2(tmp_path):
     for args in (["--batch-sizes", "8,1"], ["--formats", "onnx-fp16"], ["--batch-sizes", "x"]):
-        cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "bench", "--runs", str(tmp_path), *args],
-                             capture_output=True, text=True)
+        cli = subprocess.run(
+            [sys.executable, "-m", "rakuten_edge.cli", "bench", "--runs", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+        )
         assert cli.returncode == 2 and "Traceback" not in cli.stderr, args
 
 
@@ -80,14 +84,31 @@ def test_targets_are_checked_from_the_rows():
     from rakuten_edge.bench.report import targets
 
     def row(model, fmt, p50, size=1.0, f1=None, cold=1.0):
-        return {"model": model, "format": fmt, "p50_ms": p50, "size_mb": size, "weighted_f1": f1, "cold_start_s": cold}
+        key = {"cnn3": "cnn3", "camembert-ft-untrained": "camembert-ft", "camembert-tiny": "camembert"}[model]
+        return {
+            "model": model,
+            "key": key,
+            "format": fmt,
+            "p50_ms": p50,
+            "size_mb": size,
+            "weighted_f1": f1,
+            "cold_start_s": cold,
+        }
 
-    result = {"rows": [row("cnn3", "native", 10.0), row("cnn3", "onnx-fp32", 4.0, 20, 0.80, 0.3),
-                       row("cnn3", "onnx-int8", 2.0, 6, 0.797, 0.4), row("cnn3", "litert-int8", 3.0),
-                       row("camembert-ft-untrained", "native", 100.0), row("camembert-ft-untrained", "onnx-fp32", 50.0, 440),
-                       row("camembert-tiny", "native", 2.0), row("camembert-tiny", "onnx-fp32", 1.0, 1.5),
-                       row("camembert-tiny", "onnx-int8", 1.0, 0.5),
-                       row("camembert-ft-untrained", "onnx-int8", 30.0, 110)]}
+    result = {
+        "rows": [
+            row("cnn3", "native", 10.0),
+            row("cnn3", "onnx-fp32", 4.0, 20, 0.80, 0.3),
+            row("cnn3", "onnx-int8", 2.0, 6, 0.797, 0.4),
+            row("cnn3", "litert-int8", 3.0),
+            row("camembert-ft-untrained", "native", 100.0),
+            row("camembert-ft-untrained", "onnx-fp32", 50.0, 440),
+            row("camembert-tiny", "native", 2.0),
+            row("camembert-tiny", "onnx-fp32", 1.0, 1.5),
+            row("camembert-tiny", "onnx-int8", 1.0, 0.5),
+            row("camembert-ft-untrained", "onnx-int8", 30.0, 110),
+        ]
+    }
     got = {(c["model"], c["target"]): c["met"] for c in targets(result)}
     assert got[("cnn3", "int8 ≥ 3× faster than native Keras")] is True
     assert got[("cnn3", "int8 not slower than LiteRT int8")] is True

@@ -42,21 +42,46 @@ def test_embedding_cache_hit_on_rerun(trained_runs, prepared_dir, tiny_camembert
     assert first["embedded_texts"] > 0
     from rakuten_edge.training import train
 
-    again = train("camembert", data=prepared_dir, out=tmp_path, preset="tiny", epochs=1, camembert=str(tiny_camembert),
-                  cache=embedding_cache)
-    assert again["embedded_texts"] == 0 and again["embedding_cache_hits"] == first["embedding_cache_hits"] + first["embedded_texts"]
+    again = train(
+        "camembert",
+        data=prepared_dir,
+        out=tmp_path,
+        preset="tiny",
+        epochs=1,
+        camembert=str(tiny_camembert),
+        cache=embedding_cache,
+    )
+    assert (
+        again["embedded_texts"] == 0
+        and again["embedding_cache_hits"] == first["embedding_cache_hits"] + first["embedded_texts"]
+    )
 
 
 def test_missing_model_gives_one_clear_message(prepared_dir, tmp_path, monkeypatch):
     from rakuten_edge.training import train
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(UserError, match="Point --camembert at a local folder"):
+    with pytest.raises(UserError, match="Point the camembert option at a local folder"):
         train("camembert-ft", data=prepared_dir, out=tmp_path, preset="tiny", camembert="camembert-base")
     assert not (tmp_path / "camembert-ft-tiny").exists()
-    cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "train", "camembert", "--data", str(prepared_dir),
-                          "--out", str(tmp_path), "--camembert", str(tmp_path / "nowhere")],
-                         capture_output=True, text=True, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rakuten_edge.cli",
+            "train",
+            "camembert",
+            "--data",
+            str(prepared_dir),
+            "--out",
+            str(tmp_path),
+            "--camembert",
+            str(tmp_path / "nowhere"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert cli.returncode == 2 and "Traceback" not in cli.stderr and "camembert tiny" in cli.stderr
 
 
@@ -75,7 +100,14 @@ def test_run_records_the_encoder_it_used(trained_runs, tiny_camembert, key):
 def test_encoder_options_checked(prepared_dir, tiny_camembert, tmp_path):
     from rakuten_edge.training import train
 
-    with pytest.raises(UserError, match="only apply to the CamemBERT models"):
+    with pytest.raises(UserError, match="camembert only apply to the models that declare them.*not to cnn3"):
         train("cnn3", data=prepared_dir, out=tmp_path, preset="tiny", camembert=str(tiny_camembert))
-    with pytest.raises(UserError, match="max-length 4096"):
-        train("camembert-ft", data=prepared_dir, out=tmp_path, preset="tiny", camembert=str(tiny_camembert), max_length=4096)
+    with pytest.raises(UserError, match="max_length 4096"):
+        train(
+            "camembert-ft",
+            data=prepared_dir,
+            out=tmp_path,
+            preset="tiny",
+            camembert=str(tiny_camembert),
+            max_length=4096,
+        )

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from rakuten_edge.choices import TextInput
 from rakuten_edge.data.prepared import load_split
-from rakuten_edge.models.config import ModelConfig
 from rakuten_edge.models.registry import REGISTRY, get_model
+from rakuten_edge.run import Run
 from rakuten_edge.runtime import BundleError, load
 from rakuten_edge.runtime.preprocess import TextVectorizer, image_tensor, load_image
 
@@ -30,8 +31,7 @@ def test_fp32_matches_native(bundles, trained_runs, val, key):
     clf = load(bundles[key]["fp32"])
     feeds = clf.inputs(val.pixels, val.texts)
     onnx_probs = clf.run(feeds)
-    config = ModelConfig.from_dict(json.loads((trained_runs[key] / "config.json").read_text()))
-    native_probs = get_model(key).exporter_module().native(trained_runs[key], config)(feeds)
+    native_probs = get_model(key).exporter_module().native(Run(trained_runs[key]))(feeds)
     assert np.abs(onnx_probs - native_probs).max() <= 1e-4
     assert (onnx_probs.argmax(1) == native_probs.argmax(1)).all()
     # and the run's own saved validation probabilities (computed at training time) agree too
@@ -53,10 +53,12 @@ def test_int8_agrees_with_fp32(bundles, val, key):
     assert int8.manifest["parity"]["vs_fp32"]["top1_agreement"] == pytest.approx(agreement, abs=1e-9)
 
 
-@pytest.mark.parametrize("key", [k for k in KEYS if REGISTRY[k].inputs == ("image", "tokens")])
+@pytest.mark.parametrize("key", [k for k in KEYS if REGISTRY[k].text_input == TextInput.tokens])
 def test_runtime_tokens_equal_training_tokens(bundles, trained_runs, prepared_dir, val, key):
     config = json.loads((trained_runs[key] / "config.json").read_text())["text"]
-    training = TextVectorizer.adapt(load_split(prepared_dir, "train").texts, config["max_tokens"], config["sequence_length"])
+    training = TextVectorizer.adapt(
+        load_split(prepared_dir, "train").texts, config["max_tokens"], config["sequence_length"]
+    )
     clf = load(bundles[key]["fp32"])
     assert np.array_equal(clf.text_inputs(val.texts)["tokens"], training(val.texts))
 
@@ -67,14 +69,21 @@ def test_runtime_image_tensor_equals_training(prepared_dir, val):
     trained_on = (tf.cast(tf.constant(px), tf.float32)[..., None] / 255.0).numpy()  # the tf.data map of training
     assert np.array_equal(image_tensor(px), trained_on)
     for i in range(4):
-        jpeg = prepared_dir / "split_val" / str(val.prdtypecode[i]) / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
+        jpeg = (
+            prepared_dir
+            / "split_val"
+            / str(val.prdtypecode[i])
+            / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
+        )
         assert np.array_equal(image_tensor(load_image(jpeg)[None]), trained_on[i : i + 1])
 
 
 def test_predict_from_files_equals_batch_path(bundles, prepared_dir, val):
     clf = load(bundles["cnn3"]["fp32"])
-    paths = [prepared_dir / "split_val" / str(val.prdtypecode[i]) / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
-             for i in range(8)]
+    paths = [
+        prepared_dir / "split_val" / str(val.prdtypecode[i]) / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
+        for i in range(8)
+    ]
     from_files = clf.predict_proba(paths, val.texts[:8])
     from_cache = clf.run(clf.inputs(val.pixels[:8], val.texts[:8]))
     np.testing.assert_allclose(from_files, from_cache, atol=1e-6)
@@ -85,16 +94,21 @@ def test_predict_from_files_equals_batch_path(bundles, prepared_dir, val):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_runtime_subprocess_never_imports_frameworks(bundles, prepared_dir, val, key):
-    jpeg = prepared_dir / "split_val" / str(val.prdtypecode[0]) / f"image_{val.imageid[0]}_product_{val.productid[0]}.jpg"
+    jpeg = (
+        prepared_dir / "split_val" / str(val.prdtypecode[0]) / f"image_{val.imageid[0]}_product_{val.productid[0]}.jpg"
+    )
     code = (
         "import sys\nfrom rakuten_edge.runtime import load\n"
         f"p = load({str(bundles[key]['int8'])!r}).predict({str(jpeg)!r}, {val.texts[0]!r}, top_k=2)\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'torch', 'transformers', 'optimum', 'tf2onnx', 'onnx') if m in sys.modules]\n"
+        "frameworks = ('tensorflow', 'keras', 'torch', 'transformers', 'optimum', 'tf2onnx', 'onnx')\n"
+        "heavy = [m for m in frameworks if m in sys.modules]\n"
         "print(p.prdtypecode, heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     code_, heavy = out.stdout.strip().split(" ", 1)
-    assert heavy == "[]" and int(code_) in {c.prdtypecode for c in __import__("rakuten_edge.categories", fromlist=["x"]).categories()}
+    assert heavy == "[]" and int(code_) in {
+        c.prdtypecode for c in __import__("rakuten_edge.categories", fromlist=["x"]).categories()
+    }
 
 
 def test_tampered_bundle_rejected(bundles, tmp_path):
@@ -111,8 +125,11 @@ def test_tampered_bundle_rejected(bundles, tmp_path):
     vocab.write_bytes(vocab.read_bytes()[:100])
     with pytest.raises(BundleError, match="vocab.txt"):
         load(truncated)
-    cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "predict", "x.jpg", "text", "--bundle", str(bad)],
-                         capture_output=True, text=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "rakuten_edge.cli", "predict", "x.jpg", "text", "--bundle", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 2 and "Traceback" not in cli.stderr
 
 
@@ -133,15 +150,14 @@ def test_manifest_is_self_describing(bundles):
 
 def test_failed_export_keeps_previous_bundle(trained_runs, prepared_dir, tmp_path, monkeypatch):
     from rakuten_edge.errors import UserError
-    from rakuten_edge.export import export_run
-    from rakuten_edge.export import keras_onnx
+    from rakuten_edge.export import export_run, keras_onnx
 
     export_run(trained_runs["cnn2"], tmp_path, data=prepared_dir, rows=64)
     before = (tmp_path / "cnn2-tiny-fp32" / "manifest.json").read_text()
     real = keras_onnx.native
 
-    def skewed(run, config):
-        fn = real(run, config)
+    def skewed(run, threads=None, device="cpu"):
+        fn = real(run, threads, device)
         return lambda feeds: np.roll(fn(feeds), 1, axis=1)  # a broken conversion, as validation would see it
 
     monkeypatch.setattr(keras_onnx, "native", skewed)
@@ -154,8 +170,12 @@ def test_failed_export_keeps_previous_bundle(trained_runs, prepared_dir, tmp_pat
 def test_evaluate_fp32_report_identical_to_native(bundles, trained_runs, prepared_dir, tmp_path):
     from rakuten_edge.evaluate import evaluate
 
-    results = evaluate([bundles["cnn3"]["fp32"], bundles["cnn3"]["int8"]], data=prepared_dir, out=tmp_path,
-                       runs=trained_runs["cnn3"].parent)
+    results = evaluate(
+        [bundles["cnn3"]["fp32"], bundles["cnn3"]["int8"]],
+        data=prepared_dir,
+        out=tmp_path,
+        runs=trained_runs["cnn3"].parent,
+    )
     fp32 = results[0]
     assert fp32["vs_native"]["identical"] is True and fp32["vs_native"]["differences"] == []
     assert (tmp_path / bundles["cnn3"]["fp32"].name / "report.md").is_file()
@@ -165,8 +185,23 @@ def test_evaluate_fp32_report_identical_to_native(bundles, trained_runs, prepare
 def test_export_cli_stdout_is_json(trained_runs, prepared_dir, tmp_path):
     # torch.onnx prints progress on stdout: the command's own stdout must stay one parseable result
     run = trained_runs["camembert-ft"]
-    cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "export", run.name, "--runs", str(run.parent),
-                          "--out", str(tmp_path), "--data", str(prepared_dir)], capture_output=True, text=True)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rakuten_edge.cli",
+            "export",
+            run.name,
+            "--runs",
+            str(run.parent),
+            "--out",
+            str(tmp_path),
+            "--data",
+            str(prepared_dir),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 0, cli.stderr[-2000:]
     result = json.loads(cli.stdout)
     assert [r["precision"] for r in result] == ["fp32"] and result[0]["parity"]["vs_native"]["passed"]
@@ -181,7 +216,8 @@ def test_one_failing_run_does_not_stop_the_others(trained_runs, prepared_dir, tm
     shutil.copytree(trained_runs["cnn2"], runs / "b-broken")
     (runs / "b-broken" / "model.keras").write_bytes(b"not a model")
     (runs / "a-cnn2" / "metrics.json").write_text(
-        json.dumps({**json.loads((runs / "a-cnn2" / "metrics.json").read_text()), "data_dir": str(prepared_dir)}))
+        json.dumps({**json.loads((runs / "a-cnn2" / "metrics.json").read_text()), "data_dir": str(prepared_dir)})
+    )
     with pytest.raises(UserError, match="1 export\\(s\\) failed.*b-broken.*written: a-cnn2-fp32"):
         export(runs=runs, out=tmp_path / "bundles", data=prepared_dir)
     assert (tmp_path / "bundles" / "a-cnn2-fp32" / "manifest.json").is_file()

@@ -6,14 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import N_PRODUCTS
 
 from rakuten_edge.data.prepare import prepare, split_indices
 from rakuten_edge.data.prepared import load_split
 from rakuten_edge.data.synth import X_TRAIN, Y_TRAIN, synth
 from rakuten_edge.errors import UserError
 from rakuten_edge.runtime.preprocess import clean_text, load_image, product_text
-
-from conftest import N_PRODUCTS
 
 
 def test_layout(prepared_dir):
@@ -25,7 +24,7 @@ def test_layout(prepared_dir):
     labels = json.loads((prepared_dir / "labels.json").read_text())
     assert [r["index"] for r in labels] == list(range(27))
     code_of = {r["index"]: r["prdtypecode"] for r in labels}
-    assert all(code_of[l] == c for l, c in zip(val.labels, val.prdtypecode))
+    assert all(code_of[label] == c for label, c in zip(val.labels, val.prdtypecode))
     # one folder per prdtypecode holding that split's images
     for pid, iid, code in zip(val.productid[:20], val.imageid[:20], val.prdtypecode[:20]):
         assert (prepared_dir / "split_val" / str(code) / f"image_{iid}_product_{pid}.jpg").is_file()
@@ -39,7 +38,12 @@ def test_text_is_clean(prepared_dir):
 def test_cached_pixels_equal_runtime_image_path(prepared_dir):
     val = load_split(prepared_dir, "val")
     for i in range(10):
-        path = prepared_dir / "split_val" / str(val.prdtypecode[i]) / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
+        path = (
+            prepared_dir
+            / "split_val"
+            / str(val.prdtypecode[i])
+            / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
+        )
         assert np.array_equal(load_image(path), val.pixels[i])
         assert np.array_equal(load_image(path.read_bytes()), val.pixels[i])
 
@@ -82,7 +86,10 @@ def _rewrite(path, fn):
         (lambda raw: next((raw / "images/image_train").iterdir()).unlink(), "missing image"),
         (lambda raw: _rewrite(raw / X_TRAIN, lambda r: r[:2] + [[r[2][0]] + r[1][1:]] + r[3:]), "duplicate productid"),
         (lambda raw: _rewrite(raw / Y_TRAIN, lambda r: r[:3] + [[r[3][0], "9999"]] + r[4:]), "unknown prdtypecode"),
-        (lambda raw: _rewrite(raw / X_TRAIN, lambda r: [[c for i, c in enumerate(row) if i != 4] for row in r]), "missing column"),
+        (
+            lambda raw: _rewrite(raw / X_TRAIN, lambda r: [[c for i, c in enumerate(row) if i != 4] for row in r]),
+            "missing column",
+        ),
         (lambda raw: (raw / Y_TRAIN).unlink(), "missing file"),
     ],
     ids=["missing-image", "duplicate-id", "unknown-code", "missing-column", "missing-file"],
@@ -93,8 +100,11 @@ def test_bad_raw_data_is_reported(small_raw, tmp_path, corrupt, message):
     with pytest.raises(UserError, match=message):
         prepare(small_raw, out)
     assert not out.exists()  # nothing written half-way
-    cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", "data", "prepare", "--raw", str(small_raw),
-                          "--out", str(out)], capture_output=True, text=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "rakuten_edge.cli", "data", "prepare", "--raw", str(small_raw), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 2
     assert "Traceback" not in cli.stderr and message in cli.stderr
     assert len(cli.stderr.strip().splitlines()) == 1

@@ -2,11 +2,11 @@ import csv
 import re
 from collections import Counter
 
-from rakuten_edge.categories import categories
-from rakuten_edge.data.synth import X_TEST, X_TRAIN, Y_TRAIN, class_counts, make_products, synth
+from conftest import N_PRODUCTS
 from PIL import Image
 
-from conftest import N_PRODUCTS
+from rakuten_edge.categories import categories
+from rakuten_edge.data.synth import X_TEST, X_TRAIN, Y_TRAIN, class_counts, make_products, synth
 
 
 def _rows(path):

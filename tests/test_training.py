@@ -9,8 +9,18 @@ from rakuten_edge.data.prepared import load_split
 from rakuten_edge.models.registry import REGISTRY
 from rakuten_edge.runtime.preprocess import TextVectorizer
 
-ARTIFACTS = ["config.json", "history.json", "history.csv", "curves.png", "report.json", "report.md",
-             "confusion_matrix.png", "val_probs.npz", "comparison.md", "metrics.json"]
+ARTIFACTS = [
+    "config.json",
+    "history.json",
+    "history.csv",
+    "curves.png",
+    "report.json",
+    "report.md",
+    "confusion_matrix.png",
+    "val_probs.npz",
+    "comparison.md",
+    "metrics.json",
+]
 
 
 @pytest.mark.parametrize("key", list(REGISTRY))
@@ -39,10 +49,16 @@ def test_report_matches_sklearn(trained_runs, key):
     run = trained_runs[key]
     saved = np.load(run / "val_probs.npz")
     ours = json.loads((run / "report.json").read_text())
-    theirs = sk_report(saved["labels"], saved["probs"].argmax(1), labels=list(range(27)), output_dict=True,
-                       zero_division=0)
+    theirs = sk_report(
+        saved["labels"], saved["probs"].argmax(1), labels=list(range(27)), output_dict=True, zero_division=0
+    )
     for i in range(27):
-        for metric, sk_metric in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"), ("support", "support")):
+        for metric, sk_metric in (
+            ("precision", "precision"),
+            ("recall", "recall"),
+            ("f1", "f1-score"),
+            ("support", "support"),
+        ):
             assert ours["per_class"][str(i)][metric] == pytest.approx(round(theirs[str(i)][sk_metric], 4), abs=1e-4)
     assert ours["summary"]["accuracy"] == pytest.approx(theirs["accuracy"], abs=1e-4)
     for avg in ("macro", "weighted"):

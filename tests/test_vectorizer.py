@@ -11,7 +11,10 @@ keras = pytest.importorskip("keras", reason="training extra not installed")
 TRICKY = [
     "Élégant ÉTÉ café CAFÉ l'été\xa0insécable co-op l’apostrophe x\u2009y",
     "Prix: 12,50€ !!! (neuf) -- [lot] {x} a/b c\\d «guillemets» naïve Œuvre",
-    "tab\tnewline\nretour\r\nfin", "", "   ", "UNSEEN zzzqqq mot-inconnu",
+    "tab\tnewline\nretour\r\nfin",
+    "",
+    "   ",
+    "UNSEEN zzzqqq mot-inconnu",
 ]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..export.formats import FORMATS
 
 COUNTED = ("Conv", "MatMul", "Gemm", "LSTM")
 
@@ -33,7 +34,9 @@ def count_flops(onnx_path: Path, sequence: int, batch: int = 1) -> dict[str, flo
     model = onnx.load(str(onnx_path))
     initializers = {t.name: list(t.dims) for t in model.graph.initializer}
     nodes = [n for n in model.graph.node if n.op_type in COUNTED]
-    wanted = sorted({name for n in nodes for name in list(n.input) + [n.output[0]] if name and name not in initializers})
+    wanted = sorted(
+        {name for n in nodes for name in list(n.input) + [n.output[0]] if name and name not in initializers}
+    )
     existing = {o.name for o in model.graph.output}
     model.graph.output.extend([onnx.ValueInfoProto(name=name) for name in wanted if name not in existing])
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -66,9 +69,13 @@ def _matmul_graph(path: Path, n: int) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
     weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal((n, n)).astype(np.float32), "B")
-    graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["Y"])], "gemm",
-                              [helper.make_tensor_value_info("A", TensorProto.FLOAT, [n, n])],
-                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [n, n])], [weight])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["A", "B"], ["Y"])],
+        "gemm",
+        [helper.make_tensor_value_info("A", TensorProto.FLOAT, [n, n])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [n, n])],
+        [weight],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
@@ -108,10 +115,19 @@ def efficiency(rows: list[dict], flops_by_model: dict[str, float], peaks: dict[s
         total = flops_by_model.get(r["model"])
         if not total or not r.get("p50_ms"):
             continue
-        peak = peaks["int8"] if r["format"].endswith("int8") else peaks["fp32"]
+        peak = peaks[FORMATS[r["format"]].precision.value]
         b1 = total / (r["p50_ms"] / 1000) / 1e9
         bn = total * r["throughput_per_s"] / 1e9 if r.get("throughput_per_s") else None
-        out.append({"model": r["model"], "format": r["format"], "gflop_per_item": total / 1e9, "gflops_batch1": b1,
-                    "gflops_batchN": bn, "peak_gflops": peak, "efficiency_batch1": b1 / peak,
-                    "efficiency_batchN": bn / peak if bn else None})
+        out.append(
+            {
+                "model": r["model"],
+                "format": r["format"],
+                "gflop_per_item": total / 1e9,
+                "gflops_batch1": b1,
+                "gflops_batchN": bn,
+                "peak_gflops": peak,
+                "efficiency_batch1": b1 / peak,
+                "efficiency_batchN": bn / peak if bn else None,
+            }
+        )
     return out

@@ -22,5 +22,11 @@ def describe() -> dict:
     meminfo = Path("/proc/meminfo")
     if meminfo.is_file():
         memory = round(int(meminfo.read_text().split()[1]) / 2**20, 1)
-    return {"cpu": cpu, "cores": os.cpu_count(), "flags": [f for f in FLAGS if f in flags], "memory_gib": memory,
-            "python": platform.python_version(), "system": f"{platform.system()} {platform.release()}"}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "flags": [f for f in FLAGS if f in flags],
+        "memory_gib": memory,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }

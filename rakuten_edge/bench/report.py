@@ -8,8 +8,20 @@ from pathlib import Path
 
 from ..progress import console
 
-HEADERS = ["model", "format", "status", "size MB", "accuracy", "wF1", "p50 ms", "p95 ms", "items/s @N", "cold start s",
-           "peak MB", "× native"]
+HEADERS = [
+    "model",
+    "format",
+    "status",
+    "size MB",
+    "accuracy",
+    "wF1",
+    "p50 ms",
+    "p95 ms",
+    "items/s @N",
+    "cold start s",
+    "peak MB",
+    "× native",
+]
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -23,17 +35,30 @@ def _cells(r: dict, width: int | None = None) -> list[str]:
     status = r["status"] + (f" {r['reason']}" if r.get("reason") and r["status"] != "✅" else "")
     if width and len(status) > width:
         status = status[: width - 1] + "…"
-    return [r["model"], r["format"], status, _fmt(r.get("size_mb")), _fmt(r.get("accuracy"), 4), _fmt(r.get("weighted_f1"), 4),
-            _fmt(r.get("p50_ms"), 3), _fmt(r.get("p95_ms"), 3), _fmt(r.get("throughput_per_s"), 0),
-            _fmt(r.get("cold_start_s")), _fmt(r.get("peak_memory_mb"), 0), _fmt(r.get("speedup_vs_native"))]
+    return [
+        r["model"],
+        r["format"],
+        status,
+        _fmt(r.get("size_mb")),
+        _fmt(r.get("accuracy"), 4),
+        _fmt(r.get("weighted_f1"), 4),
+        _fmt(r.get("p50_ms"), 3),
+        _fmt(r.get("p95_ms"), 3),
+        _fmt(r.get("throughput_per_s"), 0),
+        _fmt(r.get("cold_start_s")),
+        _fmt(r.get("peak_memory_mb"), 0),
+        _fmt(r.get("speedup_vs_native")),
+    ]
 
 
 def header_line(result: dict) -> str:
     m = result["machine"]
-    return (f"{result['date']} — {m['cpu']}, {m['cores']} cores ({', '.join(m['flags']) or 'no SIMD flags read'}), "
-            f"{m['memory_gib']} GiB; {result['threads']} threads, provider {result['provider']}; latency at batch 1 "
-            f"(median and p95 of {result['repeats']} runs after warm-up), throughput at batch {result['batch_sizes'][1]}"
-            + ("; seed-size models with random weights (accuracy not applicable)" if result["untrained"] else ""))
+    return (
+        f"{result['date']} — {m['cpu']}, {m['cores']} cores ({', '.join(m['flags']) or 'no SIMD flags read'}), "
+        f"{m['memory_gib']} GiB; {result['threads']} threads, provider {result['provider']}; latency at batch 1 "
+        f"(median and p95 of {result['repeats']} runs after warm-up), throughput at batch {result['batch_sizes'][1]}"
+        + ("; seed-size models with random weights (accuracy not applicable)" if result["untrained"] else "")
+    )
 
 
 def markdown(result: dict) -> str:
@@ -49,19 +74,21 @@ def physical_markdown(result: dict) -> str:
     if not limit:
         return ""
     peaks = limit["peak_gflops"]
-    lines = [f"Achievable GEMM rate through onnxruntime ({result['threads']} threads, 1024³ MatMul): "
-             f"fp32 {peaks['fp32']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GFLOP/s (dynamic quantization, best of "
-             "QUInt8/QInt8). FLOPs counted from each fp32 graph (Conv, MatMul, Gemm, LSTM).", "",
-             "| model | format | GFLOP/item | GFLOP/s batch 1 | % of peak | GFLOP/s batch N | % of peak |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Achievable GEMM rate through onnxruntime ({result['threads']} threads, 1024³ MatMul): "
+        f"fp32 {peaks['fp32']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GFLOP/s (dynamic quantization, best of "
+        "QUInt8/QInt8). FLOPs counted from each fp32 graph (Conv, MatMul, Gemm, LSTM).",
+        "",
+        "| model | format | GFLOP/item | GFLOP/s batch 1 | % of peak | GFLOP/s batch N | % of peak |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in limit["rows"]:
         bn = f"{r['gflops_batchN']:.1f} | {100 * r['efficiency_batchN']:.1f}%" if r["gflops_batchN"] else "— | —"
-        lines.append(f"| {r['model']} | {r['format']} | {r['gflop_per_item']:.3f} | {r['gflops_batch1']:.1f} | "
-                     f"{100 * r['efficiency_batch1']:.1f}% | {bn} |")
+        lines.append(
+            f"| {r['model']} | {r['format']} | {r['gflop_per_item']:.3f} | {r['gflops_batch1']:.1f} | "
+            f"{100 * r['efficiency_batch1']:.1f}% | {bn} |"
+        )
     return "\n".join(lines) + "\n"
-
-
-BASE_SIZE_MB = 300  # a CamemBERT fp32 graph this large is base-size (435 MB); the tiny test encoders are ~1.5 MB
 
 
 def _row(result: dict, model: str, fmt: str) -> dict | None:
@@ -69,42 +96,48 @@ def _row(result: dict, model: str, fmt: str) -> dict | None:
     return match[0] if match else None
 
 
+def _measure(target, rows: dict[str, dict | None], result: dict, model: str) -> tuple[str, bool] | None:
+    """(measured text, met) for one declared target, or None when its rows are missing."""
+    from ..models.targets import Check
+
+    native, fp32, int8 = rows["native"], rows["onnx-fp32"], rows["onnx-int8"]
+    if target.check == Check.int8_speedup:
+        speedup = native["p50_ms"] / int8["p50_ms"]
+        return f"{speedup:.2f}×", speedup >= target.threshold
+    if target.check == Check.int8_vs_peer:
+        peer = _row(result, model, target.peer)
+        if not peer:
+            return None
+        return f"{int8['p50_ms']:.3f} vs {peer['p50_ms']:.3f} ms", int8["p50_ms"] <= peer["p50_ms"]
+    if target.check == Check.int8_size and fp32 and fp32.get("size_mb") and int8.get("size_mb"):
+        ratio = fp32["size_mb"] / int8["size_mb"]
+        return f"1/{ratio:.2f}", ratio >= target.threshold
+    if target.check == Check.f1_drop and fp32 and None not in (fp32.get("weighted_f1"), int8.get("weighted_f1")):
+        drop = fp32["weighted_f1"] - int8["weighted_f1"]
+        measured = f"{100 * drop:.2f} points lost" if drop > 0 else f"{-100 * drop:.2f} points gained"
+        return measured, drop <= target.threshold
+    if target.check == Check.cold_start and fp32:
+        cold = min(fp32["cold_start_s"], int8["cold_start_s"])
+        return f"{cold:.2f} s", cold <= target.threshold
+    return None
+
+
 def targets(result: dict) -> list[dict]:
-    """The product's targets, checked against this run's numbers (batch 1, same run, same threads)."""
+    """The targets each model declares on its registry entry, checked against this run's rows (batch 1)."""
     from ..models.registry import REGISTRY
 
     checks = []
-    for model in dict.fromkeys(r["model"] for r in result["rows"]):
-        key = next((k for k in sorted(REGISTRY, key=len, reverse=True) if model == k or model.startswith(k + "-")), None)
-        native, int8, fp32 = (_row(result, model, f) for f in ("native", "onnx-int8", "onnx-fp32"))
-        if key is None or not (native and int8):
+    for model, key in dict.fromkeys((r["model"], r.get("key")) for r in result["rows"]):
+        rows = {f: _row(result, model, f) for f in ("native", "onnx-fp32", "onnx-int8")}
+        if key not in REGISTRY or not (rows["native"] and rows["onnx-int8"]):
             continue
-        speedup = native["p50_ms"] / int8["p50_ms"]
-        if REGISTRY[key].inputs == ("image", "tokens"):
-            checks.append({"model": model, "target": "int8 ≥ 3× faster than native Keras", "measured": f"{speedup:.2f}×",
-                           "met": speedup >= 3})
-            lite = _row(result, model, "litert-int8")
-            if lite:
-                checks.append({"model": model, "target": "int8 not slower than LiteRT int8",
-                               "measured": f"{int8['p50_ms']:.3f} vs {lite['p50_ms']:.3f} ms",
-                               "met": int8["p50_ms"] <= lite["p50_ms"]})
-        elif fp32 and (fp32.get("size_mb") or 0) >= BASE_SIZE_MB:  # the CamemBERT targets are stated for base size
-            checks.append({"model": model, "target": "int8 ≥ 4× faster than PyTorch eager" if key == "camembert-ft"
-                           else "int8 ≥ 4× faster than native (PyTorch encoder + Keras head)",
-                           "measured": f"{speedup:.2f}×", "met": speedup >= 4})
-            if fp32 and fp32.get("size_mb") and int8.get("size_mb"):
-                ratio = fp32["size_mb"] / int8["size_mb"]
-                checks.append({"model": model, "target": "int8 ≤ 1/3.5 of the fp32 size", "measured": f"1/{ratio:.2f}",
-                               "met": ratio >= 3.5})
-        if fp32 and fp32.get("weighted_f1") is not None and int8.get("weighted_f1") is not None:
-            drop = fp32["weighted_f1"] - int8["weighted_f1"]
-            measured = f"{100 * drop:.2f} points lost" if drop > 0 else f"{-100 * drop:.2f} points gained"
-            checks.append({"model": model, "target": "int8 costs ≤ 0.5 point of weighted F1", "measured": measured,
-                           "met": drop <= 0.005})
-        if key == "cnn3" and fp32 and int8:
-            cold = min(fp32["cold_start_s"], int8["cold_start_s"])
-            checks.append({"model": model, "target": "runtime cold start ≤ 0.5 s", "measured": f"{cold:.2f} s",
-                           "met": cold <= 0.5})
+        fp32_mb = (rows["onnx-fp32"] or {}).get("size_mb") or 0
+        for target in REGISTRY[key].targets:
+            if fp32_mb < target.min_fp32_mb:
+                continue
+            measured = _measure(target, rows, result, model)
+            if measured:
+                checks.append({"model": model, "target": target.text, "measured": measured[0], "met": measured[1]})
     return checks
 
 
@@ -113,7 +146,8 @@ def targets_markdown(result: dict) -> str:
     if not rows:
         return ""
     lines = ["| model | target | measured | met |", "|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['target']} | {r['measured']} | {'✅' if r['met'] else '❌ missed'} |" for r in rows]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['target']} | {r['measured']} | {'✅' if r['met'] else '❌ missed'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -127,7 +161,9 @@ def write_outputs(result: dict, out: Path) -> None:
         writer.writeheader()
         writer.writerows(result["rows"])
     (out / "results.md").write_text(markdown(result), encoding="utf-8")
-    (out / "physical_limit.md").write_text(physical_markdown(result) or "no fp32 bundle: nothing to count\n", encoding="utf-8")
+    (out / "physical_limit.md").write_text(
+        physical_markdown(result) or "no fp32 bundle: nothing to count\n", encoding="utf-8"
+    )
     (out / "targets.md").write_text(targets_markdown(result) or "no row pair to check\n", encoding="utf-8")
     table = Table(title=header_line(result), title_justify="left")
     for h in HEADERS:
@@ -174,8 +210,11 @@ def update_readme(readme: Path, sections: list[tuple[str, dict]]) -> None:
     text = readme.read_text(encoding="utf-8")
     if README_START not in text or README_END not in text:
         raise ValueError(f"{readme} has no {README_START} … {README_END} block")
-    body = "\n".join(f"### {title}\n\n{markdown(result)}\nTargets, checked by the bench:\n\n{targets_markdown(result)}\n"
-                     f"Physical limit:\n\n{physical_markdown(result)}" for title, result in sections)
+    body = "\n".join(
+        f"### {title}\n\n{markdown(result)}\nTargets, checked by the bench:\n\n{targets_markdown(result)}\n"
+        f"Physical limit:\n\n{physical_markdown(result)}"
+        for title, result in sections
+    )
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}", encoding="utf-8")

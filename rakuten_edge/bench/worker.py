@@ -1,4 +1,4 @@
-"""One (model, format) measurement in a fresh process: `python -m rakuten_edge.bench.worker SPEC.json`.
+"""One (model, format) measurement in a fresh process: `python -m rakuten_edge.bench.worker JOB.json`.
 
 Cold start is counted from the parent's spawn time (RAKUTEN_BENCH_T0) to the end of the first prediction,
 so it includes interpreter start, imports, loading and the first call. Prints one JSON line.
@@ -6,6 +6,7 @@ so it includes interpreter start, imports, loading and the first call. Prints on
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -15,24 +16,36 @@ import traceback
 
 import numpy as np
 
+from ..runtime.batching import batched, run_batched, step_for
+from .subject import Job
+
 
 def _rows(feeds: dict, idx) -> dict:
     return {k: np.ascontiguousarray(v[idx]) for k, v in feeds.items()}
 
 
-def measure(spec: dict) -> dict:
-    from .runners import RUNNERS
+def _format(job: Job):
+    # Entries registered outside the package (plugins, tests) are seen here only once their module is imported.
+    for module in job.subject.plugins:
+        importlib.import_module(module)
+    from ..export.formats import get_format
+    from ..models.registry import load_object
 
+    return get_format(job.format), load_object
+
+
+def measure(job: Job) -> dict:
+    fmt, load_object = _format(job)
     t0 = float(os.environ.get("RAKUTEN_BENCH_T0", time.time()))
-    with np.load(spec["feeds"]) as z:
-        feeds = {k[len("feed_"):]: z[k] for k in z.files if k.startswith("feed_")}
+    with np.load(job.feeds) as z:
+        feeds = {k[len("feed_") :]: z[k] for k in z.files if k.startswith("feed_")}
         labels = z["labels"] if "labels" in z.files else None
-    n = len(feeds["image"])
-    predict = RUNNERS[spec["format"]](spec["subject"], spec["threads"])
-    predict(_rows(feeds, slice(0, 1)))
+    n = len(next(iter(feeds.values())))
+    predict = load_object(fmt.runner)(job.subject, fmt, job.threads)
+    width = predict(next(batched(feeds, 1))).shape[-1]
     result = {"cold_start_s": time.time() - t0}
 
-    batch1 = [_rows(feeds, slice(i % n, i % n + 1)) for i in range(spec["repeats"])]
+    batch1 = [_rows(feeds, slice(i % n, i % n + 1)) for i in range(job.repeats)]
     for row in batch1[: min(10, len(batch1))]:
         predict(row)
     times = []
@@ -42,21 +55,20 @@ def measure(spec: dict) -> dict:
         times.append((time.perf_counter() - start) * 1000)
     result.update(p50_ms=float(np.percentile(times, 50)), p95_ms=float(np.percentile(times, 95)), runs=len(times))
 
-    big = spec["batch"]
-    chunk = _rows(feeds, np.arange(big) % n)
+    chunk = _rows(feeds, np.arange(job.batch) % n)
     predict(chunk)
     reps, start = 0, time.perf_counter()
-    while reps < 3 or (time.perf_counter() - start < spec["throughput_seconds"] and reps < 200):
+    while reps < 3 or (time.perf_counter() - start < job.throughput_seconds and reps < 200):
         predict(chunk)
         reps += 1
-    result["throughput_per_s"] = reps * big / (time.perf_counter() - start)
+    result["throughput_per_s"] = reps * job.batch / (time.perf_counter() - start)
 
     if labels is not None:
         from ..reports import classification_report
 
-        # Dynamic int8 bundles answer row by row (their output would depend on the batch): as the runtime does.
-        step = spec.get("eval_batch") or (1 if not spec.get("batch_invariant", True) else 64)
-        probs = np.concatenate([predict(_rows(feeds, slice(i, i + step))) for i in range(0, n, step)])
+        # The runtime's rule (row by row unless batch-invariant); static-shape artefacts always row by row.
+        step = step_for(job.batch_invariant, 1 if fmt.static_batch else None)
+        probs = run_batched(predict, feeds, step, width)
         s = classification_report(labels, probs.argmax(1))["summary"]
         result.update(accuracy=s["accuracy"], weighted_f1=s["weighted_f1"], eval_rows=n)
     result["peak_memory_mb"] = peak_memory_mb()
@@ -76,18 +88,20 @@ def peak_memory_mb() -> float:
 
 
 def main() -> None:
-    spec = json.loads(open(sys.argv[1]).read())
+    job = Job.read(sys.argv[1])
     try:
-        if spec.get("prepare"):
-            from .runners import PREPARE
-
-            PREPARE[spec["format"]](spec["subject"], spec["prepare"])
+        if job.prepare:
+            fmt, load_object = _format(job)
+            load_object(fmt.prepare)(job.subject, fmt, job.prepare)
             out = {"ok": True}
         else:
-            out = {"ok": True, **measure(spec)}
+            out = {"ok": True, **measure(job)}
     except Exception as exc:  # noqa: BLE001 - reported as a ❌ row by the parent
-        out = {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300],
-               "traceback": traceback.format_exc()[-2000:]}
+        out = {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300],
+            "traceback": traceback.format_exc()[-2000:],
+        }
     sys.stdout.write("\n" + json.dumps(out) + "\n")
 
 

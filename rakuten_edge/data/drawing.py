@@ -19,7 +19,9 @@ def _texture(kind: str, w: int, h: int, tone: int, rng: np.random.Generator) -> 
         "vlines": np.where((x % period) < period / 3, 1.0, -0.3),
         "diag": np.where(((x + y) % period) < period / 2, 1.0, -1.0),
         "stripes": np.where(((x - y) % (2 * period)) < period, 1.0, -1.0),
-        "dots": np.where(((x % period) - period / 2) ** 2 + ((y % period) - period / 2) ** 2 < (period / 4) ** 2, -1.5, 0.2),
+        "dots": np.where(
+            ((x % period) - period / 2) ** 2 + ((y % period) - period / 2) ** 2 < (period / 4) ** 2, -1.5, 0.2
+        ),
         "grid": np.where(((x % period) < 2) | ((y % period) < 2), -1.2, 0.3),
         "checker": np.where(((x // period) + (y // period)) % 2 == 0, 1.0, -1.0),
         "waves": np.sin(y / period * 2 + np.sin(x / (3 * period)) * 3),
@@ -52,7 +54,10 @@ def _silhouette(shape: str, w: int, h: int, rng: np.random.Generator) -> Image.I
     elif shape == "cards":
         for k in range(3):
             dx = k * w // 6
-            d.polygon([(dx, h // 8 * k), (dx + w // 2, h // 8 * k), (dx + w // 2 + w // 8, h - 1), (dx + w // 8, h - 1)], fill=255)
+            d.polygon(
+                [(dx, h // 8 * k), (dx + w // 2, h // 8 * k), (dx + w // 2 + w // 8, h - 1), (dx + w // 8, h - 1)],
+                fill=255,
+            )
     elif shape == "blob":
         for _ in range(4):
             cx, cy, r = j(w // 4, 3 * w // 4), j(h // 4, 3 * h // 4), j(min(w, h) // 6, min(w, h) // 3)
@@ -68,7 +73,10 @@ def _silhouette(shape: str, w: int, h: int, rng: np.random.Generator) -> Image.I
         d.pieslice([0, 0, w - 1, 2 * h], 180, 360, fill=255)
         d.pieslice([w // 4, h // 2, 3 * w // 4, 2 * h - h // 2], 180, 360, fill=0)
     elif shape == "sock":
-        d.polygon([(w // 4, 0), (w // 2, 0), (w // 2, 2 * h // 3), (w - 1, 2 * h // 3), (w - 1, h - 1), (w // 4, h - 1)], fill=255)
+        d.polygon(
+            [(w // 4, 0), (w // 2, 0), (w // 2, 2 * h // 3), (w - 1, 2 * h // 3), (w - 1, h - 1), (w // 4, h - 1)],
+            fill=255,
+        )
     elif shape == "stroller":
         d.pieslice([0, 0, w - 1, h], 180, 360, fill=255)
         r = w // 8

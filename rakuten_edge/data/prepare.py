@@ -80,11 +80,17 @@ def _write_split(folder: Path, rows: list[RawRow], texts: list[str], pixels: np.
         _link(r.image_path, folder / str(r.prdtypecode) / r.image_path.name)
 
 
-def prepare(raw: str | Path, out: str | Path, val_size: float = 0.2, seed: int = 42,
-            image_size: int = IMAGE_SIZE, force: bool = False) -> dict:
+def prepare(
+    raw: str | Path,
+    out: str | Path,
+    val_size: float = 0.2,
+    seed: int = 42,
+    image_size: int = IMAGE_SIZE,
+    force: bool = False,
+) -> dict:
     """Validate the raw files, clean the text, split 80/20 and cache the 128x128 grayscale pixels."""
     if not 0.0 < val_size < 1.0:
-        raise UserError(f"--val-size must be between 0 and 1, got {val_size}")
+        raise UserError(f"val_size must be between 0 and 1, got {val_size}")
     raw, out = Path(raw), Path(out)
     start = time.perf_counter()
     rows = read_train(raw)
@@ -102,9 +108,16 @@ def prepare(raw: str | Path, out: str | Path, val_size: float = 0.2, seed: int =
         _write_split(tmp / name, [rows[i] for i in idx], [texts[i] for i in idx], pixels[idx])
     (tmp / LABELS_FILE).write_text(json.dumps(labels_table(), ensure_ascii=False, indent=1), encoding="utf-8")
     summary = {
-        "fingerprint": fingerprint, "raw": str(raw.resolve()), "rows": len(rows), "train": len(train_idx),
-        "val": len(val_idx), "val_size": val_size, "seed": seed, "image_size": image_size,
-        "preprocess_version": PREPROCESS_VERSION, "empty_text": sum(not t for t in texts),
+        "fingerprint": fingerprint,
+        "raw": str(raw.resolve()),
+        "rows": len(rows),
+        "train": len(train_idx),
+        "val": len(val_idx),
+        "val_size": val_size,
+        "seed": seed,
+        "image_size": image_size,
+        "preprocess_version": PREPROCESS_VERSION,
+        "empty_text": sum(not t for t in texts),
         "seconds": round(time.perf_counter() - start, 1),
     }
     (tmp / STAMP_FILE).write_text(json.dumps(summary, indent=1))

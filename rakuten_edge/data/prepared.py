@@ -25,11 +25,18 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def head(self, n: int | None) -> "Split":
+    def head(self, n: int | None) -> Split:
         if n is None or n >= len(self):
             return self
-        return Split(self.name, self.productid[:n], self.imageid[:n], self.texts[:n], self.prdtypecode[:n],
-                     self.labels[:n], self.pixels[:n])
+        return Split(
+            self.name,
+            self.productid[:n],
+            self.imageid[:n],
+            self.texts[:n],
+            self.prdtypecode[:n],
+            self.labels[:n],
+            self.pixels[:n],
+        )
 
 
 def load_split(prepared: str | Path, split: str) -> Split:
@@ -45,5 +52,12 @@ def load_split(prepared: str | Path, split: str) -> Split:
     if len(pixels) != len(rows):
         raise UserError(f"{folder}: {len(rows)} rows but {len(pixels)} cached images; re-run `data prepare --force`")
     as_int = lambda key: np.array([int(r[key]) for r in rows], dtype=np.int64)  # noqa: E731
-    return Split(name, as_int("productid"), as_int("imageid"), [r["text"] for r in rows], as_int("prdtypecode"),
-                 as_int("label").astype(np.int32), pixels)
+    return Split(
+        name,
+        as_int("productid"),
+        as_int("imageid"),
+        [r["text"] for r in rows],
+        as_int("prdtypecode"),
+        as_int("label").astype(np.int32),
+        pixels,
+    )

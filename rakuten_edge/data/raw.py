@@ -34,7 +34,8 @@ def _read(path: Path, needed: tuple[str, ...]) -> list[dict[str, str]]:
         header = reader.fieldnames or []
         missing = [c for c in needed if c not in header]
         if missing:
-            raise UserError(f"{path.name}: missing column(s) {', '.join(missing)} (found: {', '.join(h or '<index>' for h in header)})")
+            found = ", ".join(h or "<index>" for h in header)
+            raise UserError(f"{path.name}: missing column(s) {', '.join(missing)} (found: {found})")
         try:
             return list(reader)
         except csv.Error as exc:
@@ -95,10 +96,16 @@ def read_train(raw: str | Path) -> list[RawRow]:
         name = image_name(imageid, productid)
         if name not in present:
             missing_images.append(name)
-        rows.append(RawRow(row, x["designation"] or "", x["description"] or "", productid, imageid, code, images / name))
-    for what, items in (("non-integer productid/imageid in rows", bad_ids), ("duplicate productid", duplicates),
-                        (f"rows without a label in {Y_TRAIN}", no_label), ("unknown prdtypecode", unknown),
-                        (f"missing image(s) in {images}", missing_images)):
+        rows.append(
+            RawRow(row, x["designation"] or "", x["description"] or "", productid, imageid, code, images / name)
+        )
+    for what, items in (
+        ("non-integer productid/imageid in rows", bad_ids),
+        ("duplicate productid", duplicates),
+        (f"rows without a label in {Y_TRAIN}", no_label),
+        ("unknown prdtypecode", unknown),
+        (f"missing image(s) in {images}", missing_images),
+    ):
         if items:
             problems.append(f"{what}: {_examples(items)}")
     if problems:

@@ -33,12 +33,12 @@ P_OWN_LOOK, P_RELATED_LOOK = 0.62, 0.23
 @dataclass(frozen=True)
 class Product:
     row: int
-    prdtypecode: int          # the label written to Y (after label noise)
+    prdtypecode: int  # the label written to Y (after label noise)
     designation: str
     description: str
     productid: int
     imageid: int
-    look_code: int            # whose look the image borrows
+    look_code: int  # whose look the image borrows
 
 
 def image_name(imageid: int, productid: int) -> str:
@@ -68,7 +68,12 @@ def _source(code: int, rng: np.random.Generator) -> int:
 def _entities(text: str) -> str:
     # The real rows escape accents as named entities and quotes/plus as numeric ones.
     out = html.escape(text, quote=False).replace("'", "&#39;").replace("+", "&#43;")
-    return "".join(f"&{html.entities.codepoint2name[ord(ch)]};" if ord(ch) > 127 and ord(ch) in html.entities.codepoint2name else ch for ch in out)
+    return "".join(
+        f"&{html.entities.codepoint2name[ord(ch)]};"
+        if ord(ch) > 127 and ord(ch) in html.entities.codepoint2name
+        else ch
+        for ch in out
+    )
 
 
 def _text(code: int, rng: np.random.Generator) -> tuple[str, str]:
@@ -142,19 +147,32 @@ def make_products(n: int, seed: int, first_row: int = 0, stream: int = 0) -> lis
         description = _quirks(description, entities, mojibake)
         r = rng.random()
         related = LEXICON[code].related
-        look_code = code if r < P_OWN_LOOK or not related else (
-            int(related[rng.integers(len(related))]) if r < P_OWN_LOOK + P_RELATED_LOOK else int(rng.choice(all_codes)))
+        look_code = (
+            code
+            if r < P_OWN_LOOK or not related
+            else (
+                int(related[rng.integers(len(related))])
+                if r < P_OWN_LOOK + P_RELATED_LOOK
+                else int(rng.choice(all_codes))
+            )
+        )
         label = code
         if rng.random() < P_LABEL_NOISE:
-            label = int(related[rng.integers(len(related))]) if related and rng.random() < 0.7 else int(rng.choice(all_codes))
-        products.append(Product(first_row + i, label, designation, description,
-                                int(productids[i]), int(imageids[i]), look_code))
+            label = (
+                int(related[rng.integers(len(related))])
+                if related and rng.random() < 0.7
+                else int(rng.choice(all_codes))
+            )
+        products.append(
+            Product(first_row + i, label, designation, description, int(productids[i]), int(imageids[i]), look_code)
+        )
     return products
 
 
 def _draw_chunk(args: tuple[Path, int, int, list[tuple[int, int, int, int]]]) -> int:
     folder, seed, stream, items = args
     from .lexicon import LEXICON as lex  # noqa: N811 - re-imported in the worker process
+
     for row, look_code, imageid, productid in items:
         img = draw_product(lex[look_code].look, np.random.default_rng([seed, stream, 1, row]))
         img.save(folder / image_name(imageid, productid), quality=85)
@@ -171,9 +189,9 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 def synth(out: Path, n: int = 2000, test_n: int = 200, seed: int = 42, workers: int | None = None) -> dict:
     """Write X_train_update.csv, Y_train_CVw08PX.csv, X_test_update.csv and the JPEGs under `out`."""
     if n < 27:
-        raise UserError(f"--n must be at least 27 (one product per class), got {n}")
+        raise UserError(f"n must be at least 27 (one product per class), got {n}")
     if test_n < 0:
-        raise UserError(f"--test-n must be zero or positive, got {test_n}")
+        raise UserError(f"test_n must be zero or positive, got {test_n}")
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / X_TRAIN).exists():
         raise UserError(f"{out} exists, is not empty and holds no {X_TRAIN}: refusing to write into it")
@@ -193,11 +211,17 @@ def synth(out: Path, n: int = 2000, test_n: int = 200, seed: int = 42, workers: 
             task = bar.add_task(f"drawing {split} images", total=len(items))
             for done in pool.map(_draw_chunk, chunks):
                 bar.advance(task, done)
-    _write_csv(tmp / X_TRAIN, ["", "designation", "description", "productid", "imageid"],
-               [[p.row, p.designation, p.description, p.productid, p.imageid] for p in train])
+    _write_csv(
+        tmp / X_TRAIN,
+        ["", "designation", "description", "productid", "imageid"],
+        [[p.row, p.designation, p.description, p.productid, p.imageid] for p in train],
+    )
     _write_csv(tmp / Y_TRAIN, ["", "prdtypecode"], [[p.row, p.prdtypecode] for p in train])
-    _write_csv(tmp / X_TEST, ["", "designation", "description", "productid", "imageid"],
-               [[p.row, p.designation, p.description, p.productid, p.imageid] for p in test])
+    _write_csv(
+        tmp / X_TEST,
+        ["", "designation", "description", "productid", "imageid"],
+        [[p.row, p.designation, p.description, p.productid, p.imageid] for p in test],
+    )
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)

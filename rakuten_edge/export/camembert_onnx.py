@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.config import ModelConfig
-from .keras_onnx import OPSET, convert, load_keras
-from .transformer_io import ENCODER_DIR, input_specs, text_section
+from ..run import Run
+from ..runtime.batching import run_batched
+from .contract import Predict
+from .keras_onnx import NATIVE_BATCH, OPSET, compiled, convert, load_keras, tf_threads
+from .transformer_io import input_specs, text_section, torch_threads
 
 __all__ = ["input_specs", "native", "text_section", "to_onnx"]
 
@@ -48,28 +50,40 @@ def dedupe_opsets(model) -> None:
         model.opset_import.add(domain=domain, version=version)
 
 
-def to_onnx(run: Path, config: ModelConfig, dest: Path) -> None:
+def to_onnx(run: Run, dest: Path) -> None:
     import onnx
     from onnx import compose
     from optimum.exporters.onnx import main_export
 
-    run = Path(run)
+    head_model = load_keras(run.keras_path)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        main_export(str(run / ENCODER_DIR), tmp / "encoder", task="feature-extraction", opset=OPSET,
-                    do_validation=False, library_name="transformers")
+        main_export(
+            str(run.encoder_dir),
+            tmp / "encoder",
+            task="feature-extraction",
+            opset=OPSET,
+            do_validation=False,
+            library_name="transformers",
+        )
         encoder = _with_cls_output(onnx.load(str(tmp / "encoder" / "model.onnx")))
-        head_specs = [input_specs(config)[0], {"name": "cls_embedding", "shape": ["batch", load_keras(run).inputs[1].shape[1]],
-                                               "dtype": "float32"}]
-        convert(load_keras(run), head_specs, tmp / "head.onnx")
+        cls_spec = {"name": "cls_embedding", "shape": ["batch", head_model.inputs[1].shape[1]], "dtype": "float32"}
+        convert(head_model, [input_specs(run.config)[0], cls_spec], tmp / "head.onnx")
         head = onnx.load(str(tmp / "head.onnx"))
     ir = min(encoder.ir_version, head.ir_version)
     encoder.ir_version = head.ir_version = ir
     for m in (encoder, head):
         dedupe_opsets(m)
     merged = compose.merge_models(encoder, head, io_map=[("cls", "cls_embedding")], prefix1="enc_", prefix2="head_")
-    _rename(merged, {"enc_input_ids": "input_ids", "enc_attention_mask": "attention_mask", "head_image": "image",
-                     "head_probs": "probs"})
+    _rename(
+        merged,
+        {
+            "enc_input_ids": "input_ids",
+            "enc_attention_mask": "attention_mask",
+            "head_image": "image",
+            "head_probs": "probs",
+        },
+    )
     # Keep only the public output; inputs in the product's order.
     keep = [o for o in merged.graph.output if o.name == "probs"]
     del merged.graph.output[:]
@@ -84,25 +98,26 @@ def to_onnx(run: Path, config: ModelConfig, dest: Path) -> None:
 
 
 @lru_cache(maxsize=2)
-def _encoder(run: Path):
+def load_encoder(encoder_dir: Path):
     from transformers import AutoModel
 
-    return AutoModel.from_pretrained(run / ENCODER_DIR, add_pooling_layer=False).eval()
+    return AutoModel.from_pretrained(encoder_dir, add_pooling_layer=False).eval()
 
 
-def native(run: Path, config: ModelConfig):
-    """PyTorch encoder [CLS] -> Keras head predict(): the training-time path."""
+def native(run: Run, threads: int | None = None, device: str = "cpu") -> Predict:
+    """The training-time path: the PyTorch encoder's [CLS] vector, then the Keras head as a compiled call."""
     import torch
 
-    run = Path(run)
-    encoder, head = _encoder(run), load_keras(run)
+    tf_threads(threads)
+    torch_threads(threads)
+    encoder, head = load_encoder(run.encoder_dir), compiled(load_keras(run.keras_path))
+    width = run.config.num_classes
 
-    def predict(feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def chunk_probs(chunk: dict[str, np.ndarray]) -> np.ndarray:
         with torch.inference_mode():
-            cls = np.concatenate([
-                encoder(input_ids=torch.from_numpy(feeds["input_ids"][i : i + 64]),
-                        attention_mask=torch.from_numpy(feeds["attention_mask"][i : i + 64])).last_hidden_state[:, 0].numpy()
-                for i in range(0, len(feeds["input_ids"]), 64)])
-        return head.predict([feeds["image"], cls], batch_size=256, verbose=0)
+            ids, mask = (torch.from_numpy(chunk[k]) for k in ("input_ids", "attention_mask"))
+            cls = encoder(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0].numpy()
+        return head(chunk["image"], cls)
 
-    return predict
+    # 64 rows per encoder call: base-size attention over 128 tokens peaks at a few hundred MB per 64 rows.
+    return lambda feeds: run_batched(chunk_probs, feeds, min(64, NATIVE_BATCH), width)

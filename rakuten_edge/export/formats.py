@@ -1,33 +1,118 @@
-"""The one table of formats: export writes the bundle formats, the bench measures every row.
+"""The one table of formats. Export writes the bundle formats, the runtime loads them, the bench measures every
+row: each reads what it needs from the entry, so adding a format is one entry here (plus its runner module).
 
-Adding a format is one entry here plus its runner in bench/runners.py.
+Light on purpose: the edge runtime imports this table, so it holds names and "module:function" strings only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field, replace
+
+from ..choices import Capability, Framework, Precision
+from ..errors import UserError
+
+RUNNERS = "rakuten_edge.bench.runners"
+LITERT = "rakuten_edge.bench.litert"
+ALL_FRAMEWORKS = (Framework.keras, Framework.torch)
 
 
 @dataclass(frozen=True)
 class Format:
     name: str
-    precision: str
-    bundle: bool                   # written by `rakuten-edge export` as bundles/<run>-<precision>/
-    frameworks: tuple[str, ...]    # which model frameworks it applies to
+    precision: Precision
     description: str
+    runner: str  # "module:function" (subject, format, threads) -> predict(feeds) -> probs, in a bench worker
+    size: str  # "module:function" (subject, format) -> MB of what a user ships, or None when absent
+    bundle: bool = False  # export writes it as bundles/<run>-<precision>/ and the runtime loads it
+    from_bundle: Precision | None = None  # the bench runs the run's bundle of this precision
+    frameworks: tuple[Framework, ...] = ALL_FRAMEWORKS
+    requires: frozenset[Capability] = frozenset()  # model capabilities the format needs
+    prepare: str = ""  # "module:function" (subject, format, batches): offline conversion before the timed process
+    static_batch: bool = False  # one artefact per batch size: accuracy is evaluated row by row
+    reference: bool = False  # the bench's "× native" column divides by this format's latency
+    provider: str = ""  # onnxruntime execution provider it pins ("" = the caller's choice)
+    artifact: str = "model.onnx"  # bundle formats: the graph file inside the bundle
+    origin: str = field(default="", compare=False)  # the module that registered it (bench workers import it)
+
+    def applies(self, entry) -> bool:
+        """Whether this format has a row for the registry entry `entry`."""
+        return entry.framework in self.frameworks and self.requires <= entry.capabilities
 
 
-FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("native", "fp32", False, ("keras", "torch"),
-           "Keras through predict()/tf.function, PyTorch under inference_mode: the training framework itself"),
-    Format("onnx-fp32", "fp32", True, ("keras", "torch"), "ONNX, float32 weights, onnxruntime"),
-    Format("onnx-int8", "int8", True, ("keras", "torch"), "ONNX, int8 (recipe chosen by measurement), onnxruntime"),
-    Format("litert-fp32", "fp32", False, ("keras",), "LiteRT (TFLite) float32: the edge peer for Keras models"),
-    Format("litert-int8", "int8", False, ("keras",), "LiteRT (TFLite) dynamic-range int8"),
-)}
+FORMATS: dict[str, Format] = {}
 
-BUNDLE_FORMATS = [f for f in FORMATS.values() if f.bundle]
+
+def register_format(fmt: Format) -> Format:
+    fmt = replace(fmt, origin=fmt.origin or sys._getframe(1).f_globals.get("__name__", ""))
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def unregister_format(name: str) -> None:
+    FORMATS.pop(name, None)
+
+
+def get_format(name: str) -> Format:
+    if name not in FORMATS:
+        raise UserError(f"unknown format {name!r} (choose {', '.join(FORMATS)})")
+    return FORMATS[name]
+
+
+def bundle_format(precision: Precision | str) -> Format:
+    """The format export writes for `precision` (the one a bundle of that precision holds)."""
+    for fmt in FORMATS.values():
+        if fmt.bundle and fmt.precision == precision:
+            return fmt
+    raise UserError(f"no bundle format for precision {precision!r}")
+
+
+def bundle_formats() -> list[Format]:
+    return [f for f in FORMATS.values() if f.bundle]
 
 
 def bundle_name(run_name: str, fmt: Format) -> str:
-    return f"{run_name}-{fmt.precision}"
+    return f"{run_name}-{fmt.precision.value}"
+
+
+# LiteRT converts only the token-input Keras CNNs (the CamemBERT graphs mix frameworks), one static batch each.
+_LITERT = {
+    "runner": f"{LITERT}:runner",
+    "size": f"{LITERT}:size",
+    "frameworks": (Framework.keras,),
+    "requires": frozenset({Capability.litert}),
+    "prepare": f"{LITERT}:convert",
+    "static_batch": True,
+}
+
+for _fmt in (
+    Format(
+        "native",
+        Precision.fp32,
+        "Keras through a compiled tf.function, PyTorch under inference_mode: the training framework itself",
+        f"{RUNNERS}:native",
+        f"{RUNNERS}:native_size",
+        reference=True,
+    ),
+    Format(
+        "onnx-fp32",
+        Precision.fp32,
+        "ONNX, float32 weights, onnxruntime",
+        f"{RUNNERS}:onnx",
+        f"{RUNNERS}:bundle_size",
+        bundle=True,
+        from_bundle=Precision.fp32,
+    ),
+    Format(
+        "onnx-int8",
+        Precision.int8,
+        "ONNX, int8 (recipe chosen by measurement), onnxruntime",
+        f"{RUNNERS}:onnx",
+        f"{RUNNERS}:bundle_size",
+        bundle=True,
+        from_bundle=Precision.int8,
+    ),
+    Format("litert-fp32", Precision.fp32, "LiteRT (TFLite) float32: the edge peer for Keras models", **_LITERT),
+    Format("litert-int8", Precision.int8, "LiteRT (TFLite) dynamic-range int8", **_LITERT),
+):
+    register_format(_fmt)

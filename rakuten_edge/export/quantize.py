@@ -8,12 +8,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
+from ..choices import QuantMode
 from ..errors import UserError
 from ..reports import classification_report
+from ..runtime.batching import batched, rows
 
 MIN_AGREEMENT, MAX_F1_DROP = 0.99, 0.005
 # Quantized by the dynamic recipes; Conv stays float (ConvInteger is slower than float Conv on CPU).
@@ -23,12 +26,16 @@ DYNAMIC_OPS = ["MatMul", "Gemm", "LSTM", "Attention", "Gather"]
 STATIC_OPS = ["Conv", "MatMul", "Gemm", "Gather"]
 
 
+class Selection(StrEnum):
+    gated = "gated"  # the fastest recipe that passes the agreement/F1 gates, else the most faithful one
+    fastest = "fastest"  # the fastest, gates reported but not applied (models with random weights)
+
+
 class FeedReader:
     """onnxruntime's CalibrationDataReader over a dict of arrays, a few rows at a time."""
 
     def __init__(self, feeds: dict[str, np.ndarray], batch: int = 8):
-        n = len(next(iter(feeds.values())))
-        self._batches = iter([{k: v[i : i + batch] for k, v in feeds.items()} for i in range(0, n, batch)])
+        self._batches = batched(feeds, batch)
 
     def get_next(self):
         return next(self._batches, None)
@@ -42,6 +49,7 @@ def _dynamic(weight: str, ops: list[str] | None = None) -> Callable:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         quantize_dynamic(src, dst, weight_type=getattr(QuantType, weight), op_types_to_quantize=ops or DYNAMIC_OPS)
+
     return apply
 
 
@@ -50,9 +58,17 @@ def _static(per_channel: bool, ops: list[str] | None = None) -> Callable:
         from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
         reader = type("Reader", (FeedReader, CalibrationDataReader), {})(calib)
-        quantize_static(src, dst, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=ops or STATIC_OPS)
+        quantize_static(
+            src,
+            dst,
+            reader,
+            quant_format=QuantFormat.QDQ,
+            per_channel=per_channel,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=ops or STATIC_OPS,
+        )
+
     return apply
 
 
@@ -68,19 +84,18 @@ def _mixed(src: Path, dst: Path, calib: dict) -> None:
 class Recipe:
     name: str
     apply: Callable[[Path, Path, dict], None]
-    batch_invariant: bool         # static scales are fixed; dynamic ones follow the other rows of the batch
-    modes: tuple[str, ...]        # which --quant-mode values include it
-    needs: str = ""               # an op the graph must contain for the recipe to make sense
+    batch_invariant: bool  # static scales are fixed; dynamic ones follow the other rows of the batch
+    modes: tuple[QuantMode, ...]  # which quantization modes include it
+    needs: str = ""  # an op the graph must contain for the recipe to make sense
 
 
 RECIPES = [
-    Recipe("dynamic-qint8", _dynamic("QInt8"), False, ("auto", "dynamic")),
-    Recipe("dynamic-quint8", _dynamic("QUInt8"), False, ("auto", "dynamic")),
-    Recipe("static-qdq-per-tensor", _static(False), True, ("auto", "static")),
-    Recipe("static-qdq-per-channel", _static(True), True, ("auto", "static")),
-    Recipe("static-qdq+dynamic-lstm-quint8", _mixed, False, ("auto",), needs="LSTM"),
+    Recipe("dynamic-qint8", _dynamic("QInt8"), False, (QuantMode.auto, QuantMode.dynamic)),
+    Recipe("dynamic-quint8", _dynamic("QUInt8"), False, (QuantMode.auto, QuantMode.dynamic)),
+    Recipe("static-qdq-per-tensor", _static(False), True, (QuantMode.auto, QuantMode.static)),
+    Recipe("static-qdq-per-channel", _static(True), True, (QuantMode.auto, QuantMode.static)),
+    Recipe("static-qdq+dynamic-lstm-quint8", _mixed, False, (QuantMode.auto,), needs="LSTM"),
 ]
-MODES = ("auto", "dynamic", "static")
 
 
 def preprocess(src: Path, dst: Path) -> str:
@@ -102,12 +117,12 @@ def latency_ms(path: Path, feeds: dict[str, np.ndarray], threads: int = 2, runs:
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    n = len(next(iter(feeds.values())))
-    rows = [{k: v[i % n : i % n + 1] for k, v in feeds.items()} for i in range(runs)]
-    for row in rows[:5]:
+    singles = list(batched(feeds, 1))
+    order = [singles[i % rows(feeds)] for i in range(runs)]
+    for row in order[:5]:
         session.run(None, row)
     times = []
-    for row in rows:
+    for row in order:
         t0 = time.perf_counter()
         session.run(None, row)
         times.append((time.perf_counter() - t0) * 1000)
@@ -120,15 +135,18 @@ def _ops(path: Path) -> set[str]:
     return {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
 
 
-def choose(fp32: Path, workdir: Path, calib: dict[str, np.ndarray], feeds: dict[str, np.ndarray],
-           labels: np.ndarray, fp32_probs: np.ndarray, mode: str, run_probs: Callable[[Path, bool], np.ndarray],
-           select: str = "gated") -> tuple[Path, dict]:
-    """Quantize with every candidate of `mode`, measure, and return the chosen model and the table.
-
-    select="gated": the fastest recipe that passes the agreement/F1 gates (else the most faithful one);
-    select="fastest": the fastest, gates reported but not applied (models with random weights)."""
-    if mode not in MODES:
-        raise UserError(f"unknown --quant-mode {mode!r} (choose {', '.join(MODES)})")
+def choose(
+    fp32: Path,
+    workdir: Path,
+    calib: dict[str, np.ndarray],
+    feeds: dict[str, np.ndarray],
+    labels: np.ndarray,
+    fp32_probs: np.ndarray,
+    mode: QuantMode,
+    run_probs: Callable[[Path, bool], np.ndarray],
+    select: Selection = Selection.gated,
+) -> tuple[Path, dict]:
+    """Quantize with every candidate of `mode`, measure, and return the chosen model and the table."""
     pre = workdir / "preprocessed.onnx"
     pre_note = preprocess(fp32, pre)
     ops = _ops(pre)
@@ -144,9 +162,13 @@ def choose(fp32: Path, workdir: Path, calib: dict[str, np.ndarray], feeds: dict[
             recipe.apply(pre, out, calib)
             probs = run_probs(out, recipe.batch_invariant)
             f1 = classification_report(labels, probs.argmax(1))["summary"]["weighted_f1"]
-            row.update(latency_ms=round(latency_ms(out, feeds), 3), size_mb=round(out.stat().st_size / 2**20, 3),
-                       agreement=round(float((probs.argmax(1) == fp32_probs.argmax(1)).mean()), 4),
-                       weighted_f1=f1, f1_drop=round(fp32_f1 - f1, 4))
+            row.update(
+                latency_ms=round(latency_ms(out, feeds), 3),
+                size_mb=round(out.stat().st_size / 2**20, 3),
+                agreement=round(float((probs.argmax(1) == fp32_probs.argmax(1)).mean()), 4),
+                weighted_f1=f1,
+                f1_drop=round(fp32_f1 - f1, 4),
+            )
             row["speedup_vs_fp32"] = round(fp32_ms / row["latency_ms"], 2)
             row["passed"] = row["agreement"] >= MIN_AGREEMENT and row["f1_drop"] <= MAX_F1_DROP
         except Exception as exc:  # noqa: BLE001 - a failing recipe is a row of the table, not the end of export
@@ -156,14 +178,26 @@ def choose(fp32: Path, workdir: Path, calib: dict[str, np.ndarray], feeds: dict[
     if not measured:
         raise UserError("every int8 recipe failed: " + "; ".join(f"{r['recipe']}: {r['error']}" for r in table))
     passing = [r for r in measured if r["passed"]]
-    if select == "fastest":
+    if select == Selection.fastest:
         chosen = min(measured, key=lambda r: r["latency_ms"])
     elif passing:
         chosen = min(passing, key=lambda r: r["latency_ms"])
     else:
         chosen = max(measured, key=lambda r: (r["agreement"], -r["latency_ms"]))
-    summary = {"mode": mode, "select": select, "chosen": chosen["recipe"], "passed": chosen["passed"], "preprocessing": pre_note,
-               "criteria": {"min_agreement": MIN_AGREEMENT, "max_weighted_f1_drop": MAX_F1_DROP},
-               "fp32": {"latency_ms": round(fp32_ms, 3), "size_mb": round(fp32.stat().st_size / 2**20, 3), "weighted_f1": fp32_f1},
-               "candidates": table, "batch_invariant": chosen["batch_invariant"], "threads": 2}
+    summary = {
+        "mode": QuantMode(mode).value,
+        "select": Selection(select).value,
+        "chosen": chosen["recipe"],
+        "passed": chosen["passed"],
+        "preprocessing": pre_note,
+        "criteria": {"min_agreement": MIN_AGREEMENT, "max_weighted_f1_drop": MAX_F1_DROP},
+        "fp32": {
+            "latency_ms": round(fp32_ms, 3),
+            "size_mb": round(fp32.stat().st_size / 2**20, 3),
+            "weighted_f1": fp32_f1,
+        },
+        "candidates": table,
+        "batch_invariant": chosen["batch_invariant"],
+        "threads": 2,
+    }
     return workdir / f"{chosen['recipe']}.onnx", summary

@@ -7,69 +7,87 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.config import ModelConfig
+from ..run import Run
+from ..runtime.batching import run_batched
+from .contract import Predict
 from .keras_onnx import OPSET
-from .transformer_io import ENCODER_DIR, input_specs, text_section
+from .transformer_io import input_specs, text_section, torch_threads
 
 __all__ = ["input_specs", "native", "text_section", "to_onnx", "load_module"]
-WEIGHTS = "model.safetensors"
 
 
 @lru_cache(maxsize=2)
-def load_module(run: Path, config_json: str):
+def load_module(run: Run):
     """Rebuild the module from config + safetensors (no pickle anywhere)."""
-    import json
-
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModel
 
     from ..models.torch_fusion import build_torch_model
 
-    config = ModelConfig.from_dict(json.loads(config_json))
-    encoder = AutoModel.from_config(AutoConfig.from_pretrained(run / ENCODER_DIR), add_pooling_layer=False)
-    module = build_torch_model(config, encoder)
-    module.load_state_dict(load_file(run / WEIGHTS))
+    encoder = AutoModel.from_config(AutoConfig.from_pretrained(run.encoder_dir), add_pooling_layer=False)
+    module = build_torch_model(run.config, encoder)
+    module.load_state_dict(load_file(run.weights_path))
     return module.eval()
 
 
-def _module(run: Path, config: ModelConfig):
-    import json
-
-    return load_module(Path(run), json.dumps(config.to_dict(), sort_keys=True))
-
-
-def to_onnx(run: Path, config: ModelConfig, dest: Path) -> None:
+def to_onnx(run: Run, dest: Path) -> None:
     import torch
 
-    module = _module(run, config)
+    module = load_module(run)
+    config = run.config
     size, length = config.image.size, config.encoder.max_length
-    args = (torch.zeros(2, size, size, 1), torch.ones(2, length, dtype=torch.int64), torch.ones(2, length, dtype=torch.int64))
+    args = (
+        torch.zeros(2, size, size, 1),
+        torch.ones(2, length, dtype=torch.int64),
+        torch.ones(2, length, dtype=torch.int64),
+    )
     names = ["image", "input_ids", "attention_mask"]
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence", max=4096)
     with torch.inference_mode():
         try:
-            program = torch.onnx.export(module, args, input_names=names, output_names=["probs"], opset_version=OPSET,
-                                        dynamo=True, external_data=False,
-                                        dynamic_shapes={"image": {0: batch}, "input_ids": {0: batch, 1: seq},
-                                                        "attention_mask": {0: batch, 1: seq}})
+            program = torch.onnx.export(
+                module,
+                args,
+                input_names=names,
+                output_names=["probs"],
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+                dynamic_shapes={
+                    "image": {0: batch},
+                    "input_ids": {0: batch, 1: seq},
+                    "attention_mask": {0: batch, 1: seq},
+                },
+            )
             program.save(str(dest), external_data=False)
         except Exception:  # noqa: BLE001 - the TorchScript exporter still handles what dynamo cannot
-            torch.onnx.export(module, args, str(dest), input_names=names, output_names=["probs"], opset_version=OPSET,
-                              dynamo=False, dynamic_axes={"image": {0: "batch"}, "input_ids": {0: "batch", 1: "sequence"},
-                                                          "attention_mask": {0: "batch", 1: "sequence"},
-                                                          "probs": {0: "batch"}})
+            torch.onnx.export(
+                module,
+                args,
+                str(dest),
+                input_names=names,
+                output_names=["probs"],
+                opset_version=OPSET,
+                dynamo=False,
+                dynamic_axes={
+                    "image": {0: "batch"},
+                    "input_ids": {0: "batch", 1: "sequence"},
+                    "attention_mask": {0: "batch", 1: "sequence"},
+                    "probs": {0: "batch"},
+                },
+            )
 
 
-def native(run: Path, config: ModelConfig):
-    """The PyTorch module under inference_mode."""
+def native(run: Run, threads: int | None = None, device: str = "cpu") -> Predict:
+    """The PyTorch module under inference_mode, on the GPU when asked and present (.cpu() synchronises)."""
     import torch
 
-    module = _module(run, config)
+    torch_threads(threads)
+    target = torch.device("cuda" if device == "cuda" and torch.cuda.is_available() else "cpu")
+    module, names = load_module(run).to(target), run.entry.inputs
 
-    def predict(feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def chunk_probs(chunk: dict[str, np.ndarray]) -> np.ndarray:
         with torch.inference_mode():
-            return np.concatenate([
-                module(*(torch.from_numpy(feeds[k][i : i + 64]) for k in ("image", "input_ids", "attention_mask"))).numpy()
-                for i in range(0, len(feeds["image"]), 64)])
+            return module(*(torch.from_numpy(chunk[n]).to(target) for n in names)).cpu().numpy()
 
-    return predict
+    return lambda feeds: run_batched(chunk_probs, feeds, 64, run.config.num_classes)

@@ -6,24 +6,38 @@ import json
 from pathlib import Path
 
 from ..models.config import ModelConfig
-
-ENCODER_DIR, TOKENIZER_JSON = "encoder", "tokenizer.json"
+from ..run import Run
 
 
 def input_specs(config: ModelConfig) -> list[dict]:
     """Batch and sequence axes are dynamic in the graph; the runtime pads to the manifest's max_length."""
     size = config.image.size
-    return [{"name": "image", "shape": ["batch", size, size, 1], "dtype": "float32"},
-            {"name": "input_ids", "shape": ["batch", "sequence"], "dtype": "int64"},
-            {"name": "attention_mask", "shape": ["batch", "sequence"], "dtype": "int64"}]
+    return [
+        {"name": "image", "shape": ["batch", size, size, 1], "dtype": "float32"},
+        {"name": "input_ids", "shape": ["batch", "sequence"], "dtype": "int64"},
+        {"name": "attention_mask", "shape": ["batch", "sequence"], "dtype": "int64"},
+    ]
 
 
-def text_section(run: Path, config: ModelConfig, bundle: Path) -> tuple[dict, list[str]]:
+def text_section(run: Run, bundle: Path) -> tuple[dict, list[str]]:
     """Ship the run's tokenizer.json; the runtime pads/truncates to max_length with the pad token below."""
-    src = Path(run) / ENCODER_DIR
-    (bundle / TOKENIZER_JSON).write_bytes((src / TOKENIZER_JSON).read_bytes())
-    special = json.loads((src / "special_tokens_map.json").read_text())
+    (bundle / Run.TOKENIZER).write_bytes(run.tokenizer_path.read_bytes())
+    special = json.loads((run.encoder_dir / "special_tokens_map.json").read_text())
     pad_token = special["pad_token"] if isinstance(special["pad_token"], str) else special["pad_token"]["content"]
-    pad_id = json.loads((src / "config.json").read_text())["pad_token_id"]
-    return {"kind": "hf-tokenizer", "tokenizer": TOKENIZER_JSON, "max_length": config.encoder.max_length,
-            "pad_id": pad_id, "pad_token": pad_token, "encoder": config.encoder.name_or_path}, [TOKENIZER_JSON]
+    pad_id = json.loads((run.encoder_dir / "config.json").read_text())["pad_token_id"]
+    encoder = run.config.encoder
+    return {
+        "kind": "hf-tokenizer",
+        "tokenizer": Run.TOKENIZER,
+        "max_length": encoder.max_length,
+        "pad_id": pad_id,
+        "pad_token": pad_token,
+        "encoder": encoder.name_or_path,
+    }, [Run.TOKENIZER]
+
+
+def torch_threads(threads: int | None) -> None:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)

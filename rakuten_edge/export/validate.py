@@ -19,12 +19,25 @@ class Validation:
         return not self.failures
 
     def to_dict(self) -> dict:
-        return {"rows": self.rows, "max_abs_diff": self.max_abs_diff, "top1_agreement": self.agreement,
-                "passed": self.ok, "failures": self.failures}
+        return {
+            "rows": self.rows,
+            "max_abs_diff": self.max_abs_diff,
+            "top1_agreement": self.agreement,
+            "passed": self.ok,
+            "failures": self.failures,
+        }
 
 
-def validate(session, expected_inputs: list[dict], feeds: dict[str, np.ndarray], onnx_probs: np.ndarray,
-             native_probs: np.ndarray, row_ids: np.ndarray, atol: float | None = 1e-4, min_agreement: float = 1.0) -> Validation:
+def validate(
+    session,
+    expected_inputs: list[dict],
+    feeds: dict[str, np.ndarray],
+    onnx_probs: np.ndarray,
+    native_probs: np.ndarray,
+    row_ids: np.ndarray,
+    atol: float | None = 1e-4,
+    min_agreement: float = 1.0,
+) -> Validation:
     """Check an onnxruntime session against the native model. atol=None skips the closeness bound (int8)."""
     v = Validation(rows=len(native_probs))
     # --- names
@@ -40,10 +53,14 @@ def validate(session, expected_inputs: list[dict], feeds: dict[str, np.ndarray],
         if match:
             fixed_got = [d if isinstance(d, int) else None for d in match[0].shape]
             fixed_want = [d if isinstance(d, int) else None for d in spec["shape"]]
-            if len(fixed_got) != len(fixed_want) or any(w is not None and g != w for g, w in zip(fixed_got, fixed_want)):
+            if len(fixed_got) != len(fixed_want) or any(
+                w is not None and g != w for g, w in zip(fixed_got, fixed_want)
+            ):
                 v.failures.append(f"input {spec['name']} shape {match[0].shape} != expected {spec['shape']}")
             if isinstance(match[0].shape[0], int):
-                v.failures.append(f"input {spec['name']} has a fixed batch axis ({match[0].shape[0]}), expected dynamic")
+                v.failures.append(
+                    f"input {spec['name']} has a fixed batch axis ({match[0].shape[0]}), expected dynamic"
+                )
     if onnx_probs.shape != native_probs.shape:
         v.failures.append(f"output shape {onnx_probs.shape} != native {native_probs.shape}")
         return v
@@ -54,10 +71,15 @@ def validate(session, expected_inputs: list[dict], feeds: dict[str, np.ndarray],
     v.agreement = float((top_onnx == top_native).mean()) if len(top_native) else 1.0
     if atol is not None and v.max_abs_diff > atol:
         worst = np.argsort(-diff.max(1))[:5]
-        v.failures.append(f"max |Δp| {v.max_abs_diff:.2e} > {atol:.0e} (worst rows: "
-                          + ", ".join(f"{row_ids[i]} Δ={diff[i].max():.1e}" for i in worst) + ")")
+        v.failures.append(
+            f"max |Δp| {v.max_abs_diff:.2e} > {atol:.0e} (worst rows: "
+            + ", ".join(f"{row_ids[i]} Δ={diff[i].max():.1e}" for i in worst)
+            + ")"
+        )
     if v.agreement < min_agreement:
         bad = np.flatnonzero(top_onnx != top_native)
-        v.failures.append(f"top-1 agreement {v.agreement:.4f} < {min_agreement}: "
-                          + ", ".join(f"product {row_ids[i]} native {top_native[i]} onnx {top_onnx[i]}" for i in bad))
+        v.failures.append(
+            f"top-1 agreement {v.agreement:.4f} < {min_agreement}: "
+            + ", ".join(f"product {row_ids[i]} native {top_native[i]} onnx {top_onnx[i]}" for i in bad)
+        )
     return v

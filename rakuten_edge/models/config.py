@@ -19,13 +19,13 @@ class ImageBranch:
 
 @dataclass(frozen=True)
 class TextBranch:
-    kind: str = "bilstm"          # bilstm | conv1d | cls-conv1d | cls-dense
-    max_tokens: int = 10_000      # vocabulary incl. padding and OOV (Keras' max_tokens)
+    kind: str = "bilstm"  # bilstm | conv1d | cls-conv1d | cls-dense
+    max_tokens: int = 10_000  # vocabulary incl. padding and OOV (Keras' max_tokens)
     sequence_length: int = 100
     embedding_dim: int = 64
-    units: int = 64               # LSTM units per direction, or Conv1D filters
-    kernel: int = 5               # Conv1D kernel width
-    dropout: float = 0.2          # inside the LSTMs / after each Conv1D
+    units: int = 64  # LSTM units per direction, or Conv1D filters
+    kernel: int = 5  # Conv1D kernel width
+    dropout: float = 0.2  # inside the LSTMs / after each Conv1D
     dense: int = 128
     dense_dropout: float = 0.3
 
@@ -41,12 +41,12 @@ class Training:
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 1e-3
-    schedule: str = "plateau"     # plateau (ReduceLROnPlateau) | cosine (CosineDecay)
-    monitor: str = "val_loss"     # EarlyStopping, ReduceLROnPlateau and the best checkpoint all watch it
+    schedule: str = "plateau"  # plateau (ReduceLROnPlateau) | cosine (CosineDecay)
+    monitor: str = "val_loss"  # EarlyStopping, ReduceLROnPlateau and the best checkpoint all watch it
     early_stopping_patience: int = 3
     plateau_factor: float = 0.5
     plateau_patience: int = 2
-    encoder_learning_rate: float = 2e-5   # camembert-ft only: see training/torch_trainer.py
+    encoder_learning_rate: float = 2e-5  # camembert-ft only: see training/torch_trainer.py
     seed: int = 42
 
 
@@ -56,7 +56,7 @@ class Encoder:
 
     name_or_path: str = "camembert-base"
     max_length: int = 128
-    batch_size: int = 32          # embedding batch of the frozen model
+    batch_size: int = 32  # embedding batch of the frozen model
 
 
 @dataclass(frozen=True)
@@ -77,21 +77,28 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         image = dict(d["image"], filters=tuple(d["image"]["filters"]))
-        return cls(key=d["key"], preset=d["preset"], num_classes=d["num_classes"], image=ImageBranch(**image),
-                   text=TextBranch(**d["text"]), fusion=Fusion(**d["fusion"]), training=Training(**d["training"]),
-                   encoder=Encoder(**d["encoder"]) if d.get("encoder") else None,
-                   batch_norm_momentum=d.get("batch_norm_momentum", 0.99))
+        return cls(
+            key=d["key"],
+            preset=d["preset"],
+            num_classes=d["num_classes"],
+            image=ImageBranch(**image),
+            text=TextBranch(**d["text"]),
+            fusion=Fusion(**d["fusion"]),
+            training=Training(**d["training"]),
+            encoder=Encoder(**d["encoder"]) if d.get("encoder") else None,
+            batch_norm_momentum=d.get("batch_norm_momentum", 0.99),
+        )
 
-    def with_encoder(self, name_or_path: str | None = None, max_length: int | None = None) -> "ModelConfig":
+    def with_encoder(self, name_or_path: str | None = None, max_length: int | None = None) -> ModelConfig:
         """A copy whose encoder settings reflect the CLI's --camembert / --max-length (recorded in the run)."""
         if self.encoder is None:
             return self
         changes = {k: v for k, v in (("name_or_path", name_or_path), ("max_length", max_length)) if v is not None}
         return dataclasses.replace(self, encoder=dataclasses.replace(self.encoder, **changes)) if changes else self
 
-    def override(self, **training) -> "ModelConfig":
+    def override(self, **training) -> ModelConfig:
         """A copy with training settings replaced (CLI flags); None values are ignored."""
         changes = {k: v for k, v in training.items() if v is not None}
         return dataclasses.replace(self, training=dataclasses.replace(self.training, **changes)) if changes else self

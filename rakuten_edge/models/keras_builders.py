@@ -13,12 +13,20 @@ def _check(config: ModelConfig) -> None:
         raise ValueError(f"Keras builders handle text kinds {TEXT_KINDS}, got {config.text.kind!r}")
     if config.image.size < 2 ** len(config.image.filters):
         raise ValueError(f"image size {config.image.size} too small for {len(config.image.filters)} pooling blocks")
-    for name, value in (("text.units", config.text.units), ("text.sequence_length", config.text.sequence_length),
-                        ("fusion.dense", config.fusion.dense), ("num_classes", config.num_classes)):
+    for name, value in (
+        ("text.units", config.text.units),
+        ("text.sequence_length", config.text.sequence_length),
+        ("fusion.dense", config.fusion.dense),
+        ("num_classes", config.num_classes),
+    ):
         if value < 1:
             raise ValueError(f"{name} must be positive, got {value}")
-    for name, rate in (("image.dropout", config.image.dropout), ("text.dropout", config.text.dropout),
-                       ("text.dense_dropout", config.text.dense_dropout), ("fusion.dropout", config.fusion.dropout)):
+    for name, rate in (
+        ("image.dropout", config.image.dropout),
+        ("text.dropout", config.text.dropout),
+        ("text.dense_dropout", config.text.dense_dropout),
+        ("fusion.dropout", config.fusion.dropout),
+    ):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"{name} must be in [0, 1), got {rate}")
 
@@ -52,8 +60,9 @@ def text_branch(tokens_or_cls, cfg: TextBranch, momentum: float = 0.99):
         x = layers.Embedding(cfg.max_tokens, cfg.embedding_dim, name="txt_embedding")(tokens_or_cls)
         if cfg.kind == "bilstm":
             # dropout (on inputs) only: recurrent_dropout would stop tf2onnx from emitting a native LSTM op.
-            x = layers.Bidirectional(layers.LSTM(cfg.units, return_sequences=True, dropout=cfg.dropout),
-                                     name="txt_bilstm1")(x)
+            x = layers.Bidirectional(
+                layers.LSTM(cfg.units, return_sequences=True, dropout=cfg.dropout), name="txt_bilstm1"
+            )(x)
             x = layers.Bidirectional(layers.LSTM(cfg.units, dropout=cfg.dropout), name="txt_bilstm2")(x)
         else:
             x = layers.Conv1D(cfg.units, cfg.kernel, padding="same", activation="relu", name="txt_conv1")(x)
@@ -96,8 +105,6 @@ def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
     # --- fusion and output
     probs = fusion_head(image_features, text_features, config.fusion, config.num_classes, momentum)
     return keras.Model(inputs=[image, text], outputs=probs, name=config.key)
-
-
 
 
 def layers_of(model) -> list[str]:

@@ -24,8 +24,13 @@ def build_torch_model(config: ModelConfig, encoder):
             super().__init__()
             blocks, channels = [], 1
             for filters in img.filters:
-                blocks += [nn.Conv2d(channels, filters, img.kernel, padding="same"), nn.ReLU(),
-                           nn.BatchNorm2d(filters, eps=eps, momentum=bn_momentum), nn.MaxPool2d(2), nn.Dropout(img.dropout)]
+                blocks += [
+                    nn.Conv2d(channels, filters, img.kernel, padding="same"),
+                    nn.ReLU(),
+                    nn.BatchNorm2d(filters, eps=eps, momentum=bn_momentum),
+                    nn.MaxPool2d(2),
+                    nn.Dropout(img.dropout),
+                ]
                 channels = filters
             self.blocks = nn.Sequential(*blocks)
             side = img.size // 2 ** len(img.filters)
@@ -40,12 +45,19 @@ def build_torch_model(config: ModelConfig, encoder):
             hidden = encoder.config.hidden_size
             self.encoder = encoder
             self.image = ImageCNN()
-            self.text = nn.Sequential(nn.Linear(hidden, config.text.dense), nn.ReLU(),
-                                      nn.BatchNorm1d(config.text.dense, eps=eps, momentum=bn_momentum),
-                                      nn.Dropout(config.text.dense_dropout))
-            self.fusion = nn.Sequential(nn.Linear(img.dense + config.text.dense, config.fusion.dense), nn.ReLU(),
-                                        nn.BatchNorm1d(config.fusion.dense, eps=eps, momentum=bn_momentum),
-                                        nn.Dropout(config.fusion.dropout), nn.Linear(config.fusion.dense, config.num_classes))
+            self.text = nn.Sequential(
+                nn.Linear(hidden, config.text.dense),
+                nn.ReLU(),
+                nn.BatchNorm1d(config.text.dense, eps=eps, momentum=bn_momentum),
+                nn.Dropout(config.text.dense_dropout),
+            )
+            self.fusion = nn.Sequential(
+                nn.Linear(img.dense + config.text.dense, config.fusion.dense),
+                nn.ReLU(),
+                nn.BatchNorm1d(config.fusion.dense, eps=eps, momentum=bn_momentum),
+                nn.Dropout(config.fusion.dropout),
+                nn.Linear(config.fusion.dense, config.num_classes),
+            )
 
         def logits(self, image, input_ids, attention_mask):
             cls = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, 0]

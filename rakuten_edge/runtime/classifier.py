@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .manifest import MODEL, BundleError, read_manifest
+from ..export.formats import FORMATS, Format
+from .batching import Feeds, run_batched, step_for
+from .manifest import BundleError, inside, read_manifest
 from .preprocess import ImageLike, TextVectorizer, TransformerTextEncoder, image_tensor, load_image, product_text
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -32,8 +34,13 @@ class Prediction:
     top_k: list[Candidate] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"prdtypecode": self.prdtypecode, "category": self.category, "category_en": self.category_en,
-                "probability": self.probability, "top_k": [c.__dict__ for c in self.top_k]}
+        return {
+            "prdtypecode": self.prdtypecode,
+            "category": self.category,
+            "category_en": self.category_en,
+            "probability": self.probability,
+            "top_k": [c.__dict__ for c in self.top_k],
+        }
 
 
 def _providers(requested: list[str] | str | None) -> tuple[list[str], str | None]:
@@ -48,11 +55,40 @@ def _providers(requested: list[str] | str | None) -> tuple[list[str], str | None
         if full in available:
             chosen.append(full)
         else:
-            notes.append(f"{full} requested but not available in this onnxruntime ({', '.join(available)})"
-                         + ("; install onnxruntime-gpu and a CUDA driver to use the GPU" if "CUDA" in full else ""))
+            notes.append(
+                f"{full} requested but not available in this onnxruntime ({', '.join(available)})"
+                + ("; install onnxruntime-gpu and a CUDA driver to use the GPU" if "CUDA" in full else "")
+            )
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
     return chosen, ("; ".join(notes) + "; running on CPU") if notes else None
+
+
+def bundle_format(bundle: Path, manifest: dict) -> Format:
+    """The manifest's format, which must be one the export writes (the runtime loads nothing else)."""
+    name = manifest.get("format", "onnx-fp32")  # schema-1 bundles all carry it; the default is for hand-made ones
+    fmt = FORMATS.get(name) if isinstance(name, str) else None
+    if fmt is None or not fmt.bundle:
+        loadable = ", ".join(f.name for f in FORMATS.values() if f.bundle)
+        raise BundleError(f"{bundle}: format {name!r} is not a bundle format this runtime loads ({loadable})")
+    if fmt.artifact not in manifest.get("files", {}):
+        raise BundleError(f"{bundle}: the manifest lists no {fmt.artifact}")
+    return fmt
+
+
+def _keras_vectorizer(bundle: Path, text: dict):
+    vectorizer = TextVectorizer.load(inside(bundle, text["vocabulary"]), int(text["sequence_length"]))
+    return lambda texts: {"tokens": vectorizer(texts)}
+
+
+def _hf_tokenizer(bundle: Path, text: dict):
+    return TransformerTextEncoder(
+        inside(bundle, text["tokenizer"]), int(text["max_length"]), int(text["pad_id"]), str(text["pad_token"])
+    )
+
+
+# The manifest's preprocessing.text.kind -> a builder of texts -> feeds (one entry per kind of text input).
+TEXT_PREPROCESSING = {"keras-vectorizer": _keras_vectorizer, "hf-tokenizer": _hf_tokenizer}
 
 
 class Classifier:
@@ -60,58 +96,74 @@ class Classifier:
         self.bundle = Path(bundle)
         self.manifest = read_manifest(self.bundle)
         m = self.manifest
+        self.format = bundle_format(self.bundle, m)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        chosen, self.provider_note = _providers(providers)
+        chosen, self.provider_note = _providers(providers or (self.format.provider or None))
         if self.provider_note:
             print(f"note: {self.provider_note}", file=sys.stderr)
+        artifact = self.format.artifact
         try:
-            self.session = ort.InferenceSession(str(self.bundle / MODEL), options, providers=chosen)
+            self.session = ort.InferenceSession(str(self.bundle / artifact), options, providers=chosen)
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
-            raise BundleError(f"{self.bundle}: onnxruntime cannot load {MODEL}: {exc}") from None
+            raise BundleError(f"{self.bundle}: onnxruntime cannot load {artifact}: {exc}") from None
         self.providers = self.session.get_providers()
-        self.input_names = [i["name"] for i in m["inputs"]]
+        try:
+            self._read(m)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            reason = f"{self.bundle}: manifest field missing or malformed ({type(exc).__name__}: {exc})"
+            raise BundleError(reason[:300]) from None
+        graph = sorted(i.name for i in self.session.get_inputs())
+        if graph != sorted(self.input_names):
+            raise BundleError(
+                f"{self.bundle}: {artifact} takes inputs {graph} but the manifest declares "
+                f"{self.input_names}: the graph is not this bundle's model"
+            )
+
+    def _read(self, m: dict) -> None:
+        self.input_names = [str(i["name"]) for i in m["inputs"]]
         self.image_size = int(m["preprocessing"]["image"]["size"])
         text = m["preprocessing"]["text"]
+        if text["kind"] not in TEXT_PREPROCESSING:
+            raise BundleError(f"{self.bundle}: unknown text preprocessing {text['kind']!r}")
         self.text_kind = text["kind"]
-        if self.text_kind == "keras-vectorizer":
-            self.vectorizer = TextVectorizer.load(self.bundle / text["vocabulary"], int(text["sequence_length"]))
-        elif self.text_kind == "hf-tokenizer":
-            self.encoder = TransformerTextEncoder(self.bundle / text["tokenizer"], text["max_length"], text["pad_id"],
-                                                  text["pad_token"])
-        else:
-            raise BundleError(f"{self.bundle}: unknown text preprocessing {self.text_kind!r}")
-        self.labels = m["labels"]
+        self.text_inputs = TEXT_PREPROCESSING[text["kind"]](self.bundle, text)
+        self.labels = [
+            {"prdtypecode": int(x["prdtypecode"]), "name_fr": str(x["name_fr"]), "name_en": str(x["name_en"])}
+            for x in m["labels"]
+        ]
         # Dynamic int8 quantizes activations per batch: a row's answer would depend on its neighbours,
         # so such bundles run row by row unless the caller asks otherwise.
         self.batch_invariant = bool(m.get("batch_invariant", True))
 
     # ------------------------------------------------------------------------------------ preprocessing
-    def text_inputs(self, texts: list[str]) -> dict[str, np.ndarray]:
-        if self.text_kind == "keras-vectorizer":
-            return {"tokens": self.vectorizer(texts)}
-        return self.encoder(texts)
-
     def inputs(self, pixels: np.ndarray, texts: list[str]) -> dict[str, np.ndarray]:
         """Model feeds from uint8 (N, H, W) pixels and cleaned product texts."""
         feeds = {"image": image_tensor(pixels), **self.text_inputs(texts)}
         return {name: feeds[name] for name in self.input_names}
 
     # ---------------------------------------------------------------------------------------- inference
-    def run(self, feeds: dict[str, np.ndarray], batch_size: int | None = None) -> np.ndarray:
-        n = len(next(iter(feeds.values())))
-        step = batch_size or (64 if self.batch_invariant else 1)
-        out = [self.session.run(["probs"], {k: v[i : i + step] for k, v in feeds.items()})[0] for i in range(0, n, step)]
-        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+    def run(self, feeds: Feeds, batch_size: int | None = None) -> np.ndarray:
+        step = step_for(self.batch_invariant, batch_size)
+        return run_batched(lambda chunk: self.session.run(["probs"], chunk)[0], feeds, step, len(self.labels))
 
-    def predict_proba(self, images: list[ImageLike], texts: list[str], descriptions: list[str | None] | None = None,
-                      batch_size: int | None = None) -> np.ndarray:
+    def predict_proba(
+        self,
+        images: list[ImageLike],
+        texts: list[str],
+        descriptions: list[str | None] | None = None,
+        batch_size: int | None = None,
+    ) -> np.ndarray:
         if len(images) != len(texts):
             raise ValueError(f"{len(images)} images but {len(texts)} texts")
         descriptions = descriptions or [None] * len(texts)
-        pixels = np.stack([load_image(img, self.image_size) for img in images]) if images else np.zeros((0, self.image_size, self.image_size), np.uint8)
+        pixels = (
+            np.stack([load_image(img, self.image_size) for img in images])
+            if images
+            else np.zeros((0, self.image_size, self.image_size), np.uint8)
+        )
         cleaned = [product_text(t, d) for t, d in zip(texts, descriptions)]
         return self.run(self.inputs(pixels, cleaned), batch_size)
 
@@ -126,8 +178,12 @@ class Classifier:
 
     def _decode(self, row: np.ndarray, top_k: int) -> Prediction:
         order = np.argsort(-row, kind="stable")[: max(1, top_k)]
-        cands = [Candidate(int(self.labels[i]["prdtypecode"]), self.labels[i]["name_fr"], self.labels[i]["name_en"],
-                           float(row[i])) for i in order]
+        cands = [
+            Candidate(
+                int(self.labels[i]["prdtypecode"]), self.labels[i]["name_fr"], self.labels[i]["name_en"], float(row[i])
+            )
+            for i in order
+        ]
         best = cands[0]
         return Prediction(best.prdtypecode, best.category, best.category_en, best.probability, cands)
 

@@ -24,6 +24,17 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def inside(bundle: Path, name: str) -> Path:
+    """`bundle / name`, refused when the name would reach outside the bundle (absolute, `..`, links out)."""
+    candidate = Path(name)
+    if candidate.is_absolute() or ".." in candidate.parts or not name.strip():
+        raise BundleError(f"{bundle}: the manifest names {name!r}, a path outside the bundle")
+    resolved = (bundle / candidate).resolve()
+    if not resolved.is_relative_to(bundle.resolve()):
+        raise BundleError(f"{bundle}: {name!r} resolves outside the bundle")
+    return bundle / candidate
+
+
 def read_manifest(bundle: str | Path, verify: bool = True) -> dict:
     bundle = Path(bundle)
     path = bundle / MANIFEST
@@ -31,17 +42,24 @@ def read_manifest(bundle: str | Path, verify: bool = True) -> dict:
         raise BundleError(f"{bundle} is not a bundle: no {MANIFEST}")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path}: unreadable manifest ({exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise BundleError(f"{path}: unreadable manifest ({type(exc).__name__}: {exc})"[:300]) from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{path}: the manifest is {type(manifest).__name__}, not a JSON object")
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise BundleError(f"{path}: schema version {manifest.get('schema_version')!r}, this runtime reads {SCHEMA_VERSION}")
+        raise BundleError(
+            f"{path}: schema version {manifest.get('schema_version')!r}, this runtime reads {SCHEMA_VERSION}"
+        )
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise BundleError(f"{path}: 'files' must map file names to sha256 strings")
+    for name in files:
+        inside(bundle, name)
     if verify:
-        for name, expected in manifest.get("files", {}).items():
+        for name, expected in files.items():
             file = bundle / name
             if not file.is_file():
                 raise BundleError(f"{bundle}: {name} is missing")
             if sha256(file) != expected:
                 raise BundleError(f"{bundle}: {name} does not match its sha256 in the manifest (tampered or truncated)")
-        if MODEL not in manifest.get("files", {}):
-            raise BundleError(f"{path}: the manifest lists no {MODEL}")
     return manifest

@@ -98,7 +98,7 @@ class TextVectorizer:
         self._index = {tok: i for i, tok in enumerate(self.vocabulary)}
 
     @classmethod
-    def adapt(cls, texts: Iterable[str], max_tokens: int, sequence_length: int) -> "TextVectorizer":
+    def adapt(cls, texts: Iterable[str], max_tokens: int, sequence_length: int) -> TextVectorizer:
         if max_tokens < 3:
             raise ValueError(f"max_tokens must be at least 3, got {max_tokens}")
         counts: Counter[str] = Counter()
@@ -123,7 +123,7 @@ class TextVectorizer:
         Path(path).write_text("\n".join(self.vocabulary) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path, sequence_length: int) -> "TextVectorizer":
+    def load(cls, path: str | Path, sequence_length: int) -> TextVectorizer:
         lines = Path(path).read_text(encoding="utf-8").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -197,5 +197,9 @@ class TransformerTextEncoder:
 
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
         encodings = self.tokenizer.encode_batch(list(texts))
-        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(-1, self.max_length),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(-1, self.max_length)}
+        return {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(-1, self.max_length),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(
+                -1, self.max_length
+            ),
+        }

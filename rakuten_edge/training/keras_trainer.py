@@ -1,4 +1,4 @@
-"""`rakuten-edge train cnn1|cnn2|cnn3`: the seed's Keras training, from the cached pixels."""
+"""The seed's Keras training, from the cached pixels: cnn1/cnn2/cnn3, and the frozen-CamemBERT head."""
 
 from __future__ import annotations
 
@@ -9,23 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from ..data.prepared import Split, load_split
 from ..errors import UserError
 from ..models.config import ModelConfig
-from ..models.registry import get_model
 from ..progress import console, progress_bar
+from ..run import Run
 from ..runtime.preprocess import TextVectorizer, image_tensor
-from ..atomic import staged_dir
-from .artifacts import MODEL_KERAS, VOCAB, run_name, write_run_artifacts
-
-
-def load_splits(data: Path, limit: int | None, image_size: int) -> tuple[Split, Split]:
-    train = load_split(data, "train").head(limit)
-    val = load_split(data, "val").head(None if limit is None else max(1, math.ceil(limit / 4)))
-    if train.pixels.shape[1] != image_size:
-        raise UserError(f"{data} caches {train.pixels.shape[1]}px images but the model expects {image_size}px")
-    return train, val
+from .artifacts import write_run_artifacts
+from .skeleton import Context
 
 
 def _dataset(pixels: np.ndarray, text: np.ndarray, labels: np.ndarray, batch: int, shuffle: bool, seed: int):
@@ -72,7 +62,8 @@ def _progress_callback(n_train: int, epochs: int, batch: int):
             self.bar.console.print(
                 f"epoch {epoch + 1}: loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f} "
                 f"val_loss {logs.get('val_loss', 0):.4f} val_acc {logs.get('val_accuracy', 0):.4f} "
-                f"— {rate:,.0f} samples/s")
+                f"— {rate:,.0f} samples/s"
+            )
 
         def on_train_end(self, logs=None):
             self.bar.stop()
@@ -80,8 +71,15 @@ def _progress_callback(n_train: int, epochs: int, batch: int):
     return RichProgress()
 
 
-def fit_keras(model, config: ModelConfig, folder: Path, train_inputs: tuple, y_train: np.ndarray,
-              val_inputs: tuple, y_val: np.ndarray) -> tuple[object, dict[str, list[float]], dict]:
+def fit_keras(
+    model,
+    config: ModelConfig,
+    folder: Path,
+    train_inputs: tuple,
+    y_train: np.ndarray,
+    val_inputs: tuple,
+    y_val: np.ndarray,
+) -> tuple[object, dict[str, list[float]], dict]:
     """Compile and fit with the seed's settings; returns the best-epoch model, the history and timings."""
     import keras
 
@@ -102,21 +100,27 @@ def fit_keras(model, config: ModelConfig, folder: Path, train_inputs: tuple, y_t
         progress,
     ]
     if t.schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=t.monitor, factor=t.plateau_factor,
-                                                           patience=t.plateau_patience))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(monitor=t.monitor, factor=t.plateau_factor, patience=t.plateau_patience)
+        )
     train_ds = _dataset(*train_inputs, y_train, t.batch_size, True, t.seed)
     val_ds = _dataset(*val_inputs, y_val, 256, False, t.seed)
     start = time.perf_counter()
-    fit = model.fit(train_ds, validation_data=val_ds, epochs=t.epochs, callbacks=callbacks, verbose=0,
-                    shuffle=False)  # the dataset shuffles itself
+    fit = model.fit(
+        train_ds, validation_data=val_ds, epochs=t.epochs, callbacks=callbacks, verbose=0, shuffle=False
+    )  # the dataset shuffles itself
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
     monitored = history[t.monitor]
     best_epoch = int(np.argmin(monitored) if "loss" in t.monitor else np.argmax(monitored)) + 1
     model = keras.saving.load_model(best)
-    best.rename(folder / MODEL_KERAS)
-    timing = {"epochs_run": len(monitored), "best_epoch": best_epoch, "train_seconds": round(seconds, 1),
-              "train_samples_per_s": round(float(np.median(progress.rates)), 1)}
+    best.rename(Run(folder).keras_path)
+    timing = {
+        "epochs_run": len(monitored),
+        "best_epoch": best_epoch,
+        "train_seconds": round(seconds, 1),
+        "train_samples_per_s": round(float(np.median(progress.rates)), 1),
+    }
     return model, history, timing
 
 
@@ -125,40 +129,45 @@ def predict_probs(model, pixels: np.ndarray, text: np.ndarray, batch: int = 256)
     return model.predict([image_tensor(pixels), text], batch_size=batch, verbose=0)
 
 
-def fit_and_report(model, config: ModelConfig, folder: Path, data: Path, train_split: Split, val_split: Split,
-                   x_train: np.ndarray, x_val: np.ndarray, what: str, extra: dict) -> dict:
+def fit_and_report(model, ctx: Context, x_train: np.ndarray, x_val: np.ndarray, what: str, extra: dict) -> dict:
     """Fit with the seed's settings, predict split_val, write every run artefact; returns the metrics."""
-    console.print(f"[bold]{config.key}[/] ({config.preset}): {what}, {model.count_params():,} trainable-graph "
-                  f"parameters, {len(train_split):,} train / {len(val_split):,} val rows")
-    model, history, timing = fit_keras(model, config, folder, (train_split.pixels, x_train), train_split.labels,
-                                       (val_split.pixels, x_val), val_split.labels)
-    probs = predict_probs(model, val_split.pixels, x_val)
-    note = f"{len(train_split):,} train / {len(val_split):,} val rows of {Path(data).resolve()}"
-    return write_run_artifacts(folder, config, history, val_split.labels, probs, val_split.productid, note,
-                               {**timing, "parameters": int(model.count_params()), **extra,
-                                "data_dir": str(Path(data).resolve())})
+    config, folder = ctx.config, ctx.run.folder
+    console.print(
+        f"[bold]{config.key}[/] ({config.preset}): {what}, {model.count_params():,} trainable-graph "
+        f"parameters, {len(ctx.train):,} train / {len(ctx.val):,} val rows"
+    )
+    model, history, timing = fit_keras(
+        model, config, folder, (ctx.train.pixels, x_train), ctx.train.labels, (ctx.val.pixels, x_val), ctx.val.labels
+    )
+    probs = predict_probs(model, ctx.val.pixels, x_val)
+    return write_run_artifacts(
+        folder,
+        config,
+        history,
+        ctx.val.labels,
+        probs,
+        ctx.val.productid,
+        ctx.data_note,
+        {**timing, "parameters": int(model.count_params()), **extra, "data_dir": str(ctx.data.resolve())},
+    )
 
 
-def train(key: str, data: Path = paths.PREPARED, out: Path = paths.RUNS, preset: str = "seed",
-          epochs: int | None = None, batch_size: int | None = None, limit: int | None = None,
-          seed: int | None = None, name: str | None = None) -> dict:
-    entry = get_model(key)
-    if entry.framework != "keras" or entry.inputs != ("image", "tokens"):
-        raise UserError(f"{key} is not a token-input Keras model")
-    config = entry.config(preset).override(epochs=epochs, batch_size=batch_size, seed=seed)
+def train(ctx: Context) -> dict:
+    """cnn1/cnn2/cnn3: the vocabulary adapted on the training texts, then the seed's Keras training."""
+    config = ctx.config
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
     from ..models.keras_builders import build_keras_model
 
-    train_split, val_split = load_splits(Path(data), limit, config.image.size)
     keras.utils.set_random_seed(config.training.seed)
-    vectorizer = TextVectorizer.adapt(train_split.texts, config.text.max_tokens, config.text.sequence_length)
-    x_train_text, x_val_text = vectorizer(train_split.texts), vectorizer(val_split.texts)
-
-    folder = Path(out) / (name or run_name(key, preset))
-    with staged_dir(folder) as tmp:
-        vectorizer.save(tmp / VOCAB)
-        metrics = fit_and_report(build_keras_model(config), config, tmp, Path(data), train_split, val_split,
-                                 x_train_text, x_val_text, "token text branch", {"vocabulary": len(vectorizer.vocabulary)})
-    return {**metrics, "run": str(folder)}
+    vectorizer = TextVectorizer.adapt(ctx.train.texts, config.text.max_tokens, config.text.sequence_length)
+    vectorizer.save(ctx.run.vocab_path)
+    return fit_and_report(
+        build_keras_model(config),
+        ctx,
+        vectorizer(ctx.train.texts),
+        vectorizer(ctx.val.texts),
+        "token text branch",
+        {"vocabulary": len(vectorizer.vocabulary)},
+    )

@@ -1,0 +1,69 @@
+"""The LiteRT (TFLite) peer of the token-input Keras CNNs: conversion, runner and size for export/formats.py."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ..export.contract import Predict
+from ..export.formats import Format
+from ..run import Run
+from .subject import Subject
+
+
+def flatbuffer(subject: Subject, fmt: Format, batch: int) -> Path:
+    return Path(subject.workdir) / f"{subject.name}-{fmt.name}-b{batch}.tflite"
+
+
+def convert(subject: Subject, fmt: Format, batches: list[int]) -> None:
+    """Keras -> LiteRT flatbuffers (fp32, or dynamic-range int8 weights), one per static batch size.
+
+    Through Keras' own SavedModel export: freezing a tf.function fails on the LSTMs' dropout seed state."""
+    from ..export.keras_onnx import load_keras, tf_threads
+
+    tf_threads(None)
+    import tensorflow as tf
+
+    run = Run(subject.run)
+    model, specs = load_keras(run.keras_path), run.entry.exporter_module().input_specs(run.config)
+    for batch in batches:
+        with tempfile.TemporaryDirectory() as tmp:
+            signature = [
+                [tf.TensorSpec((batch, *s["shape"][1:]), getattr(tf, s["dtype"]), name=s["name"]) for s in specs]
+            ]
+            model.export(tmp, format="tf_saved_model", verbose=False, input_signature=signature)
+            converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+            if fmt.precision.value == "int8":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            flatbuffer(subject, fmt, batch).write_bytes(converter.convert())
+
+
+def runner(subject: Subject, fmt: Format, threads: int) -> Predict:
+    from ai_edge_litert.interpreter import Interpreter
+
+    names = Run(subject.run).entry.inputs
+    interpreters: dict[int, object] = {}
+
+    def interpreter(batch: int):
+        # The LSTM lowering needs static shapes: one flatbuffer per batch size, converted beforehand.
+        if batch not in interpreters:
+            it = Interpreter(model_path=str(flatbuffer(subject, fmt, batch)), num_threads=threads)
+            it.allocate_tensors()
+            interpreters[batch] = it
+        return interpreters[batch]
+
+    def predict(feeds):
+        it = interpreter(len(feeds[names[0]]))
+        for detail in it.get_input_details():
+            # SavedModel signatures name tensors "serving_default_<input>:0": match on our input name.
+            name = next(n for n in names if n in detail["name"])
+            it.set_tensor(detail["index"], feeds[name].astype(detail["dtype"]))
+        it.invoke()
+        return it.get_tensor(it.get_output_details()[0]["index"]).copy()
+
+    return predict
+
+
+def size(subject: Subject, fmt: Format) -> float | None:
+    path = flatbuffer(subject, fmt, 1)
+    return path.stat().st_size / 2**20 if path.is_file() else None

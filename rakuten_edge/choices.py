@@ -1,0 +1,60 @@
+"""Every closed set of choices as an enum: the CLI offers them, the library checks them once at its boundary."""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+from typing import TypeVar
+
+from .errors import UserError
+
+E = TypeVar("E", bound=Enum)
+
+
+class Preset(StrEnum):
+    seed = "seed"  # the write-up's settings
+    tiny = "tiny"  # same structure, cut widths: tests and quick demos
+
+
+class QuantMode(StrEnum):
+    auto = "auto"  # measure every recipe
+    dynamic = "dynamic"
+    static = "static"
+
+
+class Provider(StrEnum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Precision(StrEnum):
+    fp32 = "fp32"
+    int8 = "int8"
+
+
+class TextInput(StrEnum):
+    """What a model reads as text: Keras-vectorizer token ids, or a transformer tokenizer's ids and mask."""
+
+    tokens = "tokens"
+    transformer = "transformer"
+
+
+def parse(kind: type[E], value: E | str, argument: str) -> E:
+    """`value` as a member of `kind`, or one clear error naming the argument and the choices."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in kind)
+        raise UserError(f"{argument} must be one of {choices}, got {value!r}") from None
+
+
+class Framework(StrEnum):
+    keras = "keras"
+    torch = "torch"
+
+
+class Capability(StrEnum):
+    """What a model can do beyond ONNX export; formats name the capability they need."""
+
+    litert = "litert"  # converts to LiteRT (the token-input Keras CNNs; the CamemBERT graphs mix frameworks)

@@ -1,0 +1,101 @@
+"""What every trainer shares: the options record, the resolved config, the splits and the staged run folder.
+
+A trainer is `train(ctx: Context) -> metrics`; it writes into `ctx.run` (a staging folder that replaces the
+run's folder only when the trainer returns), so an interrupted or failed run never leaves half a run behind.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import paths
+from ..atomic import staged_dir
+from ..choices import Preset, parse
+from ..data.prepared import Split, load_split
+from ..errors import UserError
+from ..models.config import ModelConfig
+from ..models.registry import ModelEntry
+from ..run import Run, run_name
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    data: Path = paths.PREPARED
+    out: Path = paths.RUNS
+    preset: Preset = Preset.seed
+    epochs: int | None = None
+    batch_size: int | None = None
+    limit: int | None = None  # the first N training rows (N/4 validation rows)
+    seed: int | None = None
+    camembert: str | None = None  # encoder models: hub name or local folder
+    max_length: int | None = None  # encoder models: tokens per text
+    cache: Path | None = None  # frozen encoder: where [CLS] vectors are cached
+    name: str | None = None  # run folder name (default: key, or key-preset)
+
+    # The options only some models take; the rest apply to every model.
+    MODEL_SPECIFIC = ("camembert", "max_length", "cache")
+
+    def check(self, entry: ModelEntry) -> TrainOptions:
+        for name in ("epochs", "batch_size", "limit", "max_length"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UserError(f"{name} must be at least 1, got {value}")
+        extra = sorted(
+            k for k in self.MODEL_SPECIFIC if getattr(self, k) is not None and k not in entry.trainer_options
+        )
+        if extra:
+            takers = [k for k, e in _registry().items() if set(extra) <= set(e.trainer_options)]
+            raise UserError(
+                f"{', '.join(extra)} only apply to the models that declare them "
+                f"({', '.join(takers) or 'none'}), not to {entry.key}"
+            )
+        return self
+
+
+def _registry():
+    from ..models.registry import REGISTRY
+
+    return REGISTRY
+
+
+@dataclass(frozen=True)
+class Context:
+    entry: ModelEntry
+    config: ModelConfig
+    options: TrainOptions
+    train: Split
+    val: Split
+    run: Run  # the staging folder
+    data: Path
+
+    @property
+    def data_note(self) -> str:
+        return f"{len(self.train):,} train / {len(self.val):,} val rows of {self.data.resolve()}"
+
+
+def load_splits(data: Path, limit: int | None, image_size: int) -> tuple[Split, Split]:
+    train = load_split(data, "train").head(limit)
+    val = load_split(data, "val").head(None if limit is None else max(1, math.ceil(limit / 4)))
+    if train.pixels.shape[1] != image_size:
+        raise UserError(f"{data} caches {train.pixels.shape[1]}px images but the model expects {image_size}px")
+    return train, val
+
+
+def run_training(entry: ModelEntry, options: TrainOptions) -> dict:
+    """Resolve the config, load the splits, stage the run folder and call the entry's trainer in it."""
+    options = options.check(entry)
+    preset = parse(Preset, options.preset, "preset")
+    config = (
+        entry.config(preset)
+        .override(epochs=options.epochs, batch_size=options.batch_size, seed=options.seed)
+        .with_encoder(options.camembert, options.max_length)
+    )
+    data = Path(options.data)
+    train_split, val_split = load_splits(data, options.limit, config.image.size)
+    folder = Path(options.out) / (options.name or run_name(entry.key, preset.value))
+    trainer = entry.load("trainer")
+    with staged_dir(folder) as tmp:
+        metrics = trainer(Context(entry, config, options, train_split, val_split, Run(tmp), data))
+    return {**metrics, "run": str(folder)}
