@@ -14,7 +14,7 @@ setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[train,dev]'
+	$(PY) -m pip install -q -e '.[train,scale,dev]'
 	touch $@
 
 demo: setup

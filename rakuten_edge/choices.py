@@ -58,3 +58,8 @@ class Capability(StrEnum):
     """What a model can do beyond ONNX export; formats name the capability they need."""
 
     litert = "litert"  # converts to LiteRT (the token-input Keras CNNs; the CamemBERT graphs mix frameworks)
+
+
+class Engine(StrEnum):
+    local = "local"  # threads decode images while the session runs the previous batch, on this machine
+    ray = "ray"  # the same chunks as a Ray Data pipeline over an actor pool (local Ray or a cluster)

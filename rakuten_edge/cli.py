@@ -15,7 +15,7 @@ import typer
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from . import paths  # noqa: E402
-from .choices import Preset, Provider, QuantMode  # noqa: E402
+from .choices import Engine, Preset, Provider, QuantMode  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .export.formats import FORMATS  # noqa: E402
 from .models.registry import REGISTRY  # noqa: E402
@@ -135,32 +135,49 @@ def export_cmd(
 
 @app.command("predict")
 def predict_cmd(
-    image: Path = typer.Argument(..., help="Product image (JPEG, PNG, ...)."),
-    text: str = typer.Argument(..., help="The product's designation (title)."),
+    image: Optional[Path] = typer.Argument(None, help="Product image (JPEG, PNG, ...); not with --csv."),
+    text: Optional[str] = typer.Argument(None, help="The product's designation (title); not with --csv."),
     description: Optional[str] = typer.Option(None, help="The product's description."),
     bundle: Optional[Path] = typer.Option(None, help="Bundle folder; default: the best exported bundle."),
-    top_k: int = typer.Option(3, help="How many categories to show."),
+    top_k: Optional[int] = typer.Option(None, help="Categories per product (default 3; 1 with --csv)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     provider: Optional[Provider] = typer.Option(None, help="cpu (default) or cuda."),
+    csv: Optional[Path] = typer.Option(None, help="A catalogue CSV (,designation,description,productid,imageid)."),
+    images: Optional[Path] = typer.Option(None, help="With --csv: folder of image_{imageid}_product_{productid}.jpg"),
+    out: Optional[Path] = typer.Option(None, help="With --csv: the submission file to write (,prdtypecode)."),
+    batch_size: Optional[int] = typer.Option(None, help="With --csv: rows per session call."),
+    chunk_size: int = typer.Option(1024, help="With --csv: rows per chunk (decoding, saving, resuming)."),
+    engine: Engine = typer.Option(Engine.local, help="With --csv: local threads, or a Ray Data pipeline."),
+    workers: Optional[int] = typer.Option(None, help="With --csv: decode threads (local) or actors (ray)."),
+    threads: Optional[int] = typer.Option(None, help="onnxruntime threads per session."),
+    ray_address: Optional[str] = typer.Option(None, help="With --engine ray: a cluster (default RAY_ADDRESS)."),
+    strict: bool = typer.Option(False, "--strict", help="With --csv: a bad row is an error, not an issue."),
 ) -> None:
-    """Classify one product with an exported bundle."""
+    """Classify one product, or with --csv a whole catalogue into a challenge submission file."""
+    providers = [provider.value] if provider else None
+    if csv is not None:
+        if image is not None or text is not None:
+            raise UserError("give either IMAGE TEXT or --csv, not both")
+        if images is None or out is None:
+            raise UserError("--csv needs --images (the images folder) and --out (the submission file)")
+        from .catalogue import CatalogueOptions, score_catalogue
+
+        options = CatalogueOptions(
+            top_k or 1, batch_size, chunk_size, engine, strict, workers, threads, ray_address, providers
+        )
+        _echo(score_catalogue(csv, images, out, bundle, options).to_dict())
+        return
+    if image is None or text is None:
+        raise UserError("give IMAGE and TEXT (one product), or --csv with --images and --out (a catalogue)")
     from .predict import predict
 
-    result = predict(
-        image, text, description, bundle=bundle, top_k=top_k, providers=[provider.value] if provider else None
-    )
+    result = predict(image, text, description, bundle=bundle, top_k=top_k or 3, providers=providers)
     if as_json:
         _echo(result)
         return
-    from rich.console import Console
-    from rich.table import Table
+    from .cli_render import prediction_table
 
-    table = Table(title=f"{result['bundle']} ({result['provider']})")
-    for col in ("rank", "prdtypecode", "category", "probability"):
-        table.add_column(col, justify="right" if col in ("rank", "probability") else "left")
-    for rank, cand in enumerate(result["top_k"], start=1):
-        table.add_row(str(rank), str(cand["prdtypecode"]), cand["category"], f"{cand['probability']:.4f}")
-    Console().print(table)
+    prediction_table(result)
 
 
 @app.command("evaluate")
@@ -171,39 +188,10 @@ def evaluate_cmd(
     runs: Path = typer.Option(paths.RUNS, help="Runs root, for the native reports to compare against."),
 ) -> None:
     """Classification reports of bundles on split_val, compared with the native runs' reports."""
-    from rich.console import Console
-    from rich.table import Table
-
+    from .cli_render import evaluation_table
     from .evaluate import evaluate
 
-    results = evaluate(bundles or None, data=data, out=out, runs=runs)
-    table = Table(title="Model comparison (ONNX, split_val)")
-    for col in ("bundle", "model", "precision", "accuracy", "weighted F1", "vs native report"):
-        table.add_column(col)
-    for r in results:
-        n = r["vs_native"]
-        verdict = (
-            "no native report"
-            if n["native_report"] is None
-            else "[green]identical[/]"
-            if n["identical"]
-            else f"[yellow]{len(n['differences'])} cells differ[/] (wF1 {n['weighted_f1_change']:+.4f})"
-        )
-        table.add_row(
-            Path(r["bundle"]).name,
-            r["model"],
-            r["precision"],
-            f"{r['accuracy']:.4f}",
-            f"{r['weighted_f1']:.4f}",
-            verdict,
-        )
-    Console().print(table)
-    for r in results:
-        if r["precision"] == "fp32" and r["vs_native"].get("differences"):
-            typer.echo(
-                f"{Path(r['bundle']).name} differs from its native report: "
-                + "; ".join(r["vs_native"]["differences"][:10])
-            )
+    evaluation_table(evaluate(bundles or None, data=data, out=out, runs=runs))
     typer.echo(f"reports written under {out}/")
 
 

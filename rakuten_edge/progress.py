@@ -5,7 +5,16 @@ import logging
 import warnings
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 console = Console(stderr=True)
 
@@ -41,3 +50,29 @@ def quiet_converters(verbose: bool = False):
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.0f} items/s" if task.speed else "", style="progress.data.speed")
+
+
+@contextlib.contextmanager
+def catalogue_bar(total: int, done: int = 0, enabled: bool = True):
+    """A bar over `total` items with items/s and ETA; yields advance(n). Disabled: a no-op."""
+    if not enabled:
+        yield lambda n: None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task("scoring", total=total, completed=done)
+        yield lambda n: bar.advance(task, n)

@@ -175,7 +175,9 @@ def _draw_chunk(args: tuple[Path, int, int, list[tuple[int, int, int, int]]]) ->
 
     for row, look_code, imageid, productid in items:
         img = draw_product(lex[look_code].look, np.random.default_rng([seed, stream, 1, row]))
-        img.save(folder / image_name(imageid, productid), quality=85)
+        # Real product images are 500x500 progressive JPEGs (99.8% of 15,811 checked), median 23 KB; quality 70
+        # progressive lands the generated ones at 23.9 KB median (baseline quality 85 gave 38 KB).
+        img.save(folder / image_name(imageid, productid), quality=70, progressive=True, optimize=True)
     return len(items)
 
 

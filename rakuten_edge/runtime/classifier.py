@@ -92,7 +92,10 @@ TEXT_PREPROCESSING = {"keras-vectorizer": _keras_vectorizer, "hf-tokenizer": _hf
 
 
 class Classifier:
-    def __init__(self, bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None):
+    def __init__(self, bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None,
+                 spin: bool = True):
+        """`spin=False` stops onnxruntime's threads from busy-waiting between calls: right when other work (image
+        decoding, other sessions) shares the cores, at the price of a little latency when the session runs alone."""
         self.bundle = Path(bundle)
         self.manifest = read_manifest(self.bundle)
         m = self.manifest
@@ -101,6 +104,8 @@ class Classifier:
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+        if not spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         chosen, self.provider_note = _providers(providers or (self.format.provider or None))
         if self.provider_note:
             print(f"note: {self.provider_note}", file=sys.stderr)
@@ -169,6 +174,8 @@ class Classifier:
 
     def predict(self, images, texts, descriptions=None, top_k: int = 3):
         """One item (image, designation[, description]) or lists of them -> Prediction(s)."""
+        if texts is None:
+            raise ValueError("texts is None: give the product's designation (a string, or a list of them)")
         single = isinstance(texts, str)
         if single:
             images, texts, descriptions = [images], [texts], [descriptions]
@@ -188,5 +195,6 @@ class Classifier:
         return Prediction(best.prdtypecode, best.category, best.category_en, best.probability, cands)
 
 
-def load(bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None) -> Classifier:
-    return Classifier(bundle, providers, threads)
+def load(bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None,
+         spin: bool = True) -> Classifier:
+    return Classifier(bundle, providers, threads, spin)

@@ -140,8 +140,16 @@ def _open(image: ImageLike, size: int) -> Image.Image:
         return image
     if isinstance(image, np.ndarray):
         array = image
+        if (
+            array.size == 0
+            or not np.issubdtype(array.dtype, np.number)
+            or np.issubdtype(array.dtype, np.complexfloating)
+        ):
+            raise ValueError(f"image array must be a non-empty real numeric array, got {array.dtype} {array.shape}")
+        if not np.isfinite(array).all():
+            raise ValueError("image array contains NaN or infinite values")
         if array.dtype != np.uint8:
-            if array.size and float(np.nanmax(array)) <= 1.0:
+            if float(array.max()) <= 1.0:
                 array = array * 255.0
             array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
         if array.ndim == 3 and array.shape[-1] == 1:
@@ -162,8 +170,10 @@ def load_image(image: ImageLike, size: int = IMAGE_SIZE) -> np.ndarray:
     try:
         img = _open(image, size)
         img.load()
-    except (OSError, SyntaxError) as exc:  # PIL reports unreadable files as OSError/SyntaxError.
-        raise ValueError(f"cannot read image: {exc}") from None
+    except (OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        # PIL reports unreadable files as OSError/SyntaxError, truncated ones sometimes as EOFError, and a header
+        # claiming more than Image.MAX_IMAGE_PIXELS x 2 pixels as DecompressionBombError (nothing is decoded then).
+        raise ValueError(f"cannot read image: {' '.join(str(exc).split())}"[:300]) from None
     gray = np.asarray(img.convert("L"))
     content = np.argwhere(gray < WHITE_THRESHOLD)
     if len(content):

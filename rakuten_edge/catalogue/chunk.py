@@ -1,0 +1,123 @@
+"""Scoring one chunk of a catalogue: the one path both engines (local threads, Ray actors) call.
+
+A bad row never stops a catalogue: a missing or unreadable image is scored on a blank white image, an empty text
+on empty text, and the row is listed with its reason (or, strict, the chunk fails with that reason).
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..runtime.classifier import Classifier
+from ..runtime.preprocess import load_image, product_text
+from .source import Row
+
+ISSUES_HEADER = "index,productid,imageid,reason\n"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    pixels: np.ndarray  # uint8 (size, size)
+    issue: str | None
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """One chunk's lines of the three output files, in input order."""
+
+    number: int
+    predictions: str  # "index,prdtypecode\n" lines
+    top_k: str  # JSON lines (empty unless top_k > 1)
+    issues: str  # "index,productid,imageid,reason\n" lines
+    rows: int
+    issue_count: int
+
+
+def decode(path: Path, size: int) -> Decoded:
+    if not path.is_file():
+        return Decoded(np.full((size, size), 255, np.uint8), "image missing")
+    try:
+        return Decoded(load_image(path, size), None)
+    except ValueError as exc:
+        return Decoded(np.full((size, size), 255, np.uint8), f"image unreadable ({' '.join(str(exc).split())})"[:200])
+
+
+def submit_decodes(pool: Executor, rows: list[Row], images: Path, size: int) -> list[Future]:
+    """Start decoding a chunk's images on the pool (the caller runs the model on the previous chunk meanwhile)."""
+    return [pool.submit(decode, images / row.image_name, size) for row in rows]
+
+
+def _csv_field(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n\r') else value
+
+
+def score_chunk(
+    clf: Classifier,
+    number: int,
+    rows: list[Row],
+    decoded: list[Decoded],
+    top_k: int,
+    batch_size: int | None,
+    strict: bool,
+) -> ChunkResult:
+    issues = []
+    texts = []
+    for row, image in zip(rows, decoded):
+        text = product_text(row.designation, row.description)
+        reasons = [r for r in (image.issue, None if text else "empty text") if r]
+        if reasons and strict:
+            raise UserError(
+                f"row {row.index!r} (productid {row.productid}): {'; '.join(reasons)}; without strict "
+                "such rows are scored with what remains and listed in the issues file"
+            )
+        issues += [f"{_csv_field(row.index)},{row.productid},{row.imageid},{_csv_field(r)}\n" for r in reasons]
+        texts.append(text)
+    pixels = np.stack([d.pixels for d in decoded]) if decoded else np.zeros((0, clf.image_size, clf.image_size))
+    probs = clf.run(clf.inputs(pixels, texts), batch_size)
+    codes = [int(clf.labels[i]["prdtypecode"]) for i in probs.argmax(1)]
+    predictions = "".join(f"{_csv_field(row.index)},{code}\n" for row, code in zip(rows, codes))
+    return ChunkResult(
+        number, predictions, _top_k_lines(clf, rows, probs, top_k), "".join(issues), len(rows), len(issues)
+    )
+
+
+def _top_k_lines(clf: Classifier, rows: list[Row], probs: np.ndarray, top_k: int) -> str:
+    if top_k <= 1:
+        return ""
+    lines = []
+    for row, p in zip(rows, probs):
+        order = np.argsort(-p, kind="stable")[:top_k]
+        best = [
+            {
+                "prdtypecode": int(clf.labels[i]["prdtypecode"]),
+                "category": clf.labels[i]["name_fr"],
+                "category_en": clf.labels[i]["name_en"],
+                "probability": round(float(p[i]), 6),
+            }
+            for i in order
+        ]
+        lines.append(json.dumps({"index": row.index, "top_k": best}, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+def score_rows(
+    clf: Classifier,
+    number: int,
+    rows: list[Row],
+    images: Path,
+    top_k: int,
+    batch_size: int | None,
+    strict: bool,
+    pool: Executor | None = None,
+) -> ChunkResult:
+    """Decode (serially, or on `pool`) then score one chunk: what a Ray actor does with its chunk."""
+    paths = [images / row.image_name for row in rows]
+    size = clf.image_size
+    decoded = list(pool.map(decode, paths, [size] * len(paths))) if pool else [decode(p, size) for p in paths]
+    return score_chunk(clf, number, rows, decoded, top_k, batch_size, strict)

@@ -1,0 +1,143 @@
+"""`score_catalogue`: a whole catalogue CSV through a bundle into the challenge's submission file.
+
+from rakuten_edge.catalogue import CatalogueOptions, score_catalogue
+summary = score_catalogue("X_test_update.csv", "images/image_test", "predictions.csv")
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import paths
+from ..bundles import best_bundle
+from ..choices import Engine, parse
+from ..errors import UserError
+from ..progress import catalogue_bar
+from ..runtime.classifier import Classifier
+from .chunk import ChunkResult
+from .output import Outputs
+from .source import scan
+
+
+@dataclass(frozen=True)
+class CatalogueOptions:
+    top_k: int = 1  # > 1 writes the top-k sidecar
+    batch_size: int | None = None  # rows per session call (default: the runtime's rule)
+    chunk_size: int = 1024  # rows read, decoded and saved together: the resume granularity
+    engine: Engine = Engine.local
+    strict: bool = False  # a bad row is an error instead of an issue
+    workers: int | None = None  # decode threads (local) or actors (ray); default: the cores (local), 2 (ray)
+    threads: int | None = None  # onnxruntime intra-op threads per session (default: onnxruntime's)
+    ray_address: str | None = None  # default: RAY_ADDRESS, else a local Ray started for the job
+    providers: list[str] | None = None
+    progress: bool = True
+
+    def check(self) -> CatalogueOptions:
+        if not 1 <= self.top_k <= 27:
+            raise UserError(f"top_k must be between 1 and 27, got {self.top_k}")
+        for name in ("batch_size", "chunk_size", "workers", "threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UserError(f"{name} must be at least 1, got {value}")
+        return self
+
+
+@dataclass(frozen=True)
+class Summary:
+    rows: int
+    issues: int
+    seconds: float
+    items_per_s: float
+    bundle: str
+    provider: str
+    engine: str
+    resumed_chunks: int
+    outputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_paths(csv: Path, images: Path, out: Path) -> None:
+    if not images.is_dir():
+        raise UserError(f"images folder not found: {images}")
+    if out.is_dir():
+        raise UserError(f"out must be a file path, {out} is a folder")
+    if out.resolve() == csv.resolve():
+        raise UserError("out would overwrite the catalogue itself")
+    if not out.parent.is_dir():
+        raise UserError(f"the folder of out does not exist: {out.parent}")
+
+
+def score_catalogue(
+    csv: str | Path,
+    images: str | Path,
+    out: str | Path,
+    bundle: str | Path | None = None,
+    options: CatalogueOptions = CatalogueOptions(),
+) -> Summary:
+    """Score every row of `csv`; write `out` (`,prdtypecode`), `<out>.issues.csv` and, with top_k > 1,
+    `<out stem>.topk.jsonl`. A rerun after an interruption continues from the last completed chunk."""
+    options = options.check()
+    engine = parse(Engine, options.engine, "engine")
+    csv, images, out = Path(csv), Path(images), Path(out)
+    _check_paths(csv, images, out)
+    chosen = Path(bundle) if bundle else best_bundle(paths.BUNDLES)
+    clf = Classifier(chosen, options.providers, options.threads)  # a bad bundle fails here, before any work
+    catalogue = scan(csv, options.chunk_size)
+    outputs = Outputs(out, options.top_k)
+    fingerprint = {
+        "catalogue_sha256": catalogue.sha256,
+        "bundle_files": clf.manifest["files"],
+        "images": str(images.resolve()),
+        "top_k": options.top_k,
+        "batch_size": options.batch_size,
+        "chunk_size": options.chunk_size,
+        "strict": options.strict,
+    }
+    done = outputs.open(fingerprint)
+    pending = [s for s in catalogue.spans if s.number not in done]
+    resumed_rows = sum(outputs.counts(n)[0] for n in done)
+    start = time.perf_counter()
+    with catalogue_bar(catalogue.rows, resumed_rows, options.progress) as advance:
+
+        def on_chunk(result: ChunkResult) -> None:
+            outputs.save(result)
+            advance(result.rows)
+
+        if engine == Engine.local:
+            from .local import run_local
+
+            run_local(
+                clf,
+                catalogue,
+                pending,
+                images,
+                options.top_k,
+                options.batch_size,
+                options.strict,
+                options.workers or os.cpu_count() or 1,
+                on_chunk,
+            )
+        else:
+            from .ray_engine import run_ray
+
+            run_ray(chosen, catalogue, pending, images, options, on_chunk)
+    seconds = time.perf_counter() - start
+    issues = sum(outputs.counts(span.number)[1] for span in catalogue.spans)
+    written = outputs.finish(len(catalogue.spans))
+    scored = catalogue.rows - resumed_rows
+    return Summary(
+        catalogue.rows,
+        issues,
+        round(seconds, 2),
+        round(scored / seconds, 1) if seconds else 0.0,
+        str(chosen),
+        clf.providers[0],
+        engine.value,
+        len(done),
+        [str(p) for p in written],
+    )
