@@ -92,8 +92,13 @@ TEXT_PREPROCESSING = {"keras-vectorizer": _keras_vectorizer, "hf-tokenizer": _hf
 
 
 class Classifier:
-    def __init__(self, bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None,
-                 spin: bool = True):
+    def __init__(
+        self,
+        bundle: str | Path,
+        providers: list[str] | str | None = None,
+        threads: int | None = None,
+        spin: bool = True,
+    ):
         """`spin=False` stops onnxruntime's threads from busy-waiting between calls: right when other work (image
         decoding, other sessions) shares the cores, at the price of a little latency when the session runs alone."""
         self.bundle = Path(bundle)
@@ -195,6 +200,7 @@ class Classifier:
         return Prediction(best.prdtypecode, best.category, best.category_en, best.probability, cands)
 
 
-def load(bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None,
-         spin: bool = True) -> Classifier:
+def load(
+    bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None, spin: bool = True
+) -> Classifier:
     return Classifier(bundle, providers, threads, spin)
