@@ -6,7 +6,7 @@ CLI := $(VENV)/bin/rakuten-edge
 SETUP_STAMP := $(VENV)/.setup-done
 DEMO_N ?= 3000
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast fuzz lint bench clean
 
 setup: $(SETUP_STAMP)
 
@@ -14,7 +14,7 @@ setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[train,scale,dev]'
+	$(PY) -m pip install -q -e '.[train,scale,serve,dev]'
 	touch $@
 
 demo: setup
@@ -40,6 +40,10 @@ test: setup lint
 # The inner loop: everything that needs no trained model (about a minute on 2 cores).
 test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow"
+
+# Fuzzing: 10,000 examples per property (make test runs the same properties with a small profile).
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ def staged_dir(folder: Path):
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    _remove_stale(folder)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
@@ -27,3 +29,21 @@ def staged_dir(folder: Path):
         folder.rename(old)
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(folder: Path) -> None:
+    """Staging folders of runs that were killed (their process is gone): nothing else would ever remove them."""
+    for stale in folder.parent.glob(f".{glob.escape(folder.name)}.*-*"):
+        suffix = stale.name.rsplit("-", 1)[-1]
+        if suffix.isdigit() and int(suffix) != os.getpid() and not _alive(int(suffix)):
+            shutil.rmtree(stale, ignore_errors=True)

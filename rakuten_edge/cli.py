@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from enum import Enum
@@ -16,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from . import paths  # noqa: E402
 from .choices import Engine, Preset, Provider, QuantMode  # noqa: E402
+from .cli_render import echo_json  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .export.formats import FORMATS  # noqa: E402
 from .models.registry import REGISTRY  # noqa: E402
@@ -34,56 +34,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Train, export, run and benchmark the Rakuten multimodal product classifiers.",
 )
-data_app = typer.Typer(no_args_is_help=True, help="Generate or prepare challenge-format data.")
+
+from .cli_data import camembert_app, data_app  # noqa: E402
+
 app.add_typer(data_app, name="data")
-camembert_app = typer.Typer(no_args_is_help=True, help="CamemBERT helpers (offline encoders).")
 app.add_typer(camembert_app, name="camembert")
-
-
-def _echo(obj) -> None:
-    typer.echo(json.dumps(obj, indent=1, ensure_ascii=False, default=str))
-
-
-@data_app.command("synth")
-def data_synth(
-    out: Path = typer.Option(paths.RAW, help="Folder to write the challenge-format files into."),
-    n: int = typer.Option(2000, help="Labelled (train) products."),
-    test_n: int = typer.Option(200, help="Unlabelled (test) products."),
-    seed: int = typer.Option(42),
-) -> None:
-    """Write a synthetic catalogue in the exact challenge format."""
-    from .data.synth import synth
-
-    _echo(synth(out, n=n, test_n=test_n, seed=seed))
-
-
-@data_app.command("prepare")
-def data_prepare(
-    raw: Path = typer.Option(paths.RAW, help="Folder holding X_train_update.csv, Y_train_CVw08PX.csv, images/."),
-    out: Path = typer.Option(paths.PREPARED),
-    val_size: float = typer.Option(0.2),
-    seed: int = typer.Option(42),
-    force: bool = typer.Option(False, help="Rebuild even when the inputs have not changed."),
-) -> None:
-    """Validate, clean, split 80/20 and cache the images of real or generated challenge files."""
-    from .data.prepare import prepare
-
-    _echo(prepare(raw, out, val_size=val_size, seed=seed, force=force))
-
-
-@camembert_app.command("tiny")
-def camembert_tiny(
-    data: Path = typer.Option(paths.PREPARED, help="Prepared data: its training texts train the tokenizer."),
-    out: Path = typer.Option(paths.CAMEMBERT_TINY, help="Folder to save the model and tokenizer into."),
-    vocab_size: int = typer.Option(4000, help="Asked of the Unigram trainer (it may stop short)."),
-    hidden: int = typer.Option(64),
-    layers: int = typer.Option(2),
-    heads: int = typer.Option(2),
-) -> None:
-    """Build a small CamemBERT offline: random weights, tokenizer trained on the corpus, save_pretrained."""
-    from .models.camembert_tiny import build_tiny
-
-    _echo(build_tiny(data, out, vocab_size=vocab_size, hidden=hidden, layers=layers, heads=heads))
 
 
 @app.command("train")
@@ -102,7 +57,7 @@ def train_cmd(
     """Train one model with the seed's settings and write its run folder."""
     from .training import train
 
-    _echo(
+    echo_json(
         train(
             model.value,
             data=data,
@@ -126,11 +81,12 @@ def export_cmd(
     out: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
     runs: Path = typer.Option(paths.RUNS, help="Runs root."),
     data: Optional[Path] = typer.Option(None, help="Prepared data for validation (default: the run's)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show the converters' own log lines."),
 ) -> None:
     """Export trained runs to validated ONNX bundles (fp32, and int8 with --quantize)."""
     from .export import export
 
-    _echo(export(models or None, quantize=quantize, quant_mode=quant_mode, out=out, runs=runs, data=data))
+    echo_json(export(models or None, quantize, quant_mode, out, runs, data, verbose))
 
 
 @app.command("predict")
@@ -146,7 +102,7 @@ def predict_cmd(
     images: Optional[Path] = typer.Option(None, help="With --csv: folder of image_{imageid}_product_{productid}.jpg"),
     out: Optional[Path] = typer.Option(None, help="With --csv: the submission file to write (,prdtypecode)."),
     batch_size: Optional[int] = typer.Option(None, help="With --csv: rows per session call."),
-    chunk_size: int = typer.Option(1024, help="With --csv: rows per chunk (decoding, saving, resuming)."),
+    chunk_size: int = typer.Option(256, help="With --csv: rows per chunk (decoding, saving, resuming)."),
     engine: Engine = typer.Option(Engine.local, help="With --csv: local threads, or a Ray Data pipeline."),
     workers: Optional[int] = typer.Option(None, help="With --csv: decode threads (local) or actors (ray)."),
     threads: Optional[int] = typer.Option(None, help="onnxruntime threads per session."),
@@ -165,7 +121,7 @@ def predict_cmd(
         options = CatalogueOptions(
             top_k or 1, batch_size, chunk_size, engine, strict, workers, threads, ray_address, providers
         )
-        _echo(score_catalogue(csv, images, out, bundle, options).to_dict())
+        echo_json(score_catalogue(csv, images, out, bundle, options).to_dict())
         return
     if image is None or text is None:
         raise UserError("give IMAGE and TEXT (one product), or --csv with --images and --out (a catalogue)")
@@ -173,11 +129,32 @@ def predict_cmd(
 
     result = predict(image, text, description, bundle=bundle, top_k=top_k or 3, providers=providers)
     if as_json:
-        _echo(result)
+        echo_json(result)
         return
     from .cli_render import prediction_table
 
     prediction_table(result)
+
+
+@app.command("serve")
+def serve_cmd(
+    bundle: Optional[Path] = typer.Argument(None, help="Bundle folder; default: the best exported bundle."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind (loopback unless told otherwise)."),
+    port: int = typer.Option(8000),
+    threads: Optional[int] = typer.Option(None, help="onnxruntime threads (default: the cores)."),
+    api_key: Optional[str] = typer.Option(None, envvar="RAKUTEN_API_KEY", help="Required on /v1/ when set."),
+    max_body_mb: float = typer.Option(10.0, help="Larger request bodies get 413."),
+    batch_window_ms: float = typer.Option(2.0, help="Micro-batching window; 0 turns it off."),
+    max_inflight: int = typer.Option(64, help="Prediction requests at once before 503."),
+    spin: bool = typer.Option(True, "--spin/--no-spin", help="onnxruntime threads busy-wait between calls."),
+) -> None:
+    """Serve a bundle over HTTP (FastAPI): /v1/predict, /v1/predict/batch, /v1/model, /healthz, /metrics."""
+    from .serve import ServeOptions, serve
+
+    options = ServeOptions(
+        host, port, threads, api_key, max_body_mb, batch_window_ms, max_inflight=max_inflight, spin=spin
+    )
+    serve(bundle, options)
 
 
 @app.command("evaluate")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.table import Table
+
+
+def echo_json(obj) -> None:
+    """A command's result on stdout as JSON (progress and notes go to stderr)."""
+    typer.echo(json.dumps(obj, indent=1, ensure_ascii=False, default=str))
 
 
 def prediction_table(result: dict) -> None:

@@ -39,7 +39,8 @@ def quiet_converters(verbose: bool = False):
         yield
         return
     names = ("tf2onnx", "onnx", "tensorflow", "absl", "optimum", "transformers", "torch.onnx", "onnxscript")
-    loggers = [logging.getLogger(n) for n in names]
+    # the root logger too: onnxruntime's quantizer warns through logging.warning()
+    loggers = [logging.getLogger(n) for n in names] + [logging.getLogger()]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)

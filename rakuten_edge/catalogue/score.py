@@ -26,7 +26,9 @@ from .source import scan
 class CatalogueOptions:
     top_k: int = 1  # > 1 writes the top-k sidecar
     batch_size: int | None = None  # rows per session call (default: the runtime's rule)
-    chunk_size: int = 1024  # rows read, decoded and saved together: the resume granularity
+    # 256: peak RSS flat from 2,000 to 20,000 rows (int8 155 -> 143 MB, fp32 741 -> 761 MB); 1,024-row chunks crept
+    # up 13-16% (allocator growth from the larger per-chunk buffers) at the same items/s within noise.
+    chunk_size: int = 256  # rows read, decoded and saved together: the resume granularity
     engine: Engine = Engine.local
     strict: bool = False  # a bad row is an error instead of an issue
     workers: int | None = None  # decode threads (local) or actors (ray); default: the cores (local), 2 (ray)

@@ -8,13 +8,13 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..categories import code_to_index, labels_table
 from ..errors import UserError
+from ..pools import process_pool
 from ..progress import progress_bar
 from ..runtime.preprocess import IMAGE_SIZE, PREPROCESS_VERSION, load_image, product_text
 from .raw import RawRow, read_train
@@ -40,10 +40,10 @@ def _decode(args: tuple[list[str], int]) -> np.ndarray:
 
 
 def decode_images(paths: list[Path], size: int, label: str, workers: int | None = None) -> np.ndarray:
-    """Decode in a process pool (JPEG decoding is CPU-bound and holds the GIL)."""
+    """Decode in a process pool whose workers die with this process (a kill leaves no orphan behind)."""
     chunks = [([str(p) for p in paths[k : k + 256]], size) for k in range(0, len(paths), 256)]
     out = []
-    with progress_bar() as bar, ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+    with progress_bar() as bar, process_pool(workers) as pool:
         task = bar.add_task(label, total=len(paths))
         for block in pool.map(_decode, chunks):
             out.append(block)

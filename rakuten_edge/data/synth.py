@@ -8,7 +8,6 @@ import html.entities
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from ..categories import categories
 from ..errors import UserError
+from ..pools import process_pool
 from ..progress import progress_bar
 from .drawing import draw_product
 from .lexicon import BRANDS, GENERIC, GENERIC_DE, GENERIC_EN, HTML_WRAPS, LEXICON, SENTENCES
@@ -209,7 +209,7 @@ def synth(out: Path, n: int = 2000, test_n: int = 200, seed: int = 42, workers: 
         items = [(p.row, p.look_code, p.imageid, p.productid) for p in products]
         chunks = [(folder, seed, stream, items[k : k + 64]) for k in range(0, len(items), 64)]
         workers = workers or min(os.cpu_count() or 1, 8)
-        with progress_bar() as bar, ProcessPoolExecutor(workers) as pool:
+        with progress_bar() as bar, process_pool(workers) as pool:
             task = bar.add_task(f"drawing {split} images", total=len(items))
             for done in pool.map(_draw_chunk, chunks):
                 bar.advance(task, done)

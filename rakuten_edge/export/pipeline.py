@@ -73,9 +73,11 @@ def export_run(
     rows: int = VALIDATION_ROWS,
     sample: tuple[Split, Split] | None = None,
     select: Selection = Selection.gated,
+    verbose: bool = False,
 ) -> list[dict]:
     """Export one run. `sample` (validation, calibration) replaces the prepared data (the untrained bench);
-    select=fastest picks the int8 recipe by latency alone (random weights make accuracy gates meaningless)."""
+    select=fastest picks the int8 recipe by latency alone (random weights make accuracy gates meaningless);
+    verbose lets the converters' own logging through."""
     run = run if isinstance(run, Run) else Run(run)
     quant_mode = parse(QuantMode, quant_mode, "quant_mode")
     entry = run.entry
@@ -100,12 +102,13 @@ def export_run(
         work = Path(work)
         console.print(f"[bold]{run.name}[/]: converting to ONNX")
         # Converters (torch.onnx, optimum, tf2onnx) print progress on stdout: keep stdout for the result.
-        with contextlib.redirect_stdout(sys.stderr), quiet_converters():
+        with contextlib.redirect_stdout(sys.stderr), quiet_converters(verbose):
             exporter.to_onnx(run, work / "raw.onnx")
         fp32 = _export_fp32(run, exporter, work / "raw.onnx", Path(out), base, val)
         results = [fp32.result]
         if quantize:
-            results.append(_export_int8(run, work, Path(out), fp32, val, calib_split, quant_mode, select))
+            with quiet_converters(verbose):
+                results.append(_export_int8(run, work, Path(out), fp32, val, calib_split, quant_mode, select))
     return [r.to_dict() for r in results]
 
 
@@ -225,6 +228,7 @@ def export(
     out: Path = paths.BUNDLES,
     runs: Path = paths.RUNS,
     data: Path | None = None,
+    verbose: bool = False,
 ) -> list[dict]:
     """Export every trained run (or those named by run name or model key).
 
@@ -233,7 +237,7 @@ def export(
     results, failures = [], []
     for run in find_runs(runs, models):
         try:
-            results += export_run(run, out, quantize, quant_mode, data)
+            results += export_run(run, out, quantize, quant_mode, data, verbose=verbose)
         except Exception as exc:  # noqa: BLE001 - a corrupt run or a converter error: report it, go on
             reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             console.print(f"[red]{run.name}: export failed[/]: {reason}")

@@ -125,11 +125,26 @@ class Classifier:
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             reason = f"{self.bundle}: manifest field missing or malformed ({type(exc).__name__}: {exc})"
             raise BundleError(reason[:300]) from None
-        graph = sorted(i.name for i in self.session.get_inputs())
-        if graph != sorted(self.input_names):
+        self._check_graph(m, artifact)
+
+    def _check_graph(self, m: dict, artifact: str) -> None:
+        """The graph must be the one the manifest describes (names and fixed sizes), or nothing would run: a
+        bundle whose model file was swapped for another model's, hashes updated, is refused here."""
+        graph = {i.name: i.shape for i in self.session.get_inputs()}
+        declared = {str(i["name"]): i.get("shape", []) for i in m["inputs"]}
+        mismatch = sorted(graph) != sorted(declared)
+        for name, shape in graph.items():
+            want = declared.get(name, [])
+            fixed = [(g, w) for g, w in zip(shape, want) if isinstance(g, int) and isinstance(w, int)]
+            mismatch |= len(shape) != len(want) or any(g != w for g, w in fixed)
+        outputs = self.session.get_outputs()
+        width = outputs[0].shape[-1] if outputs and outputs[0].shape else None
+        mismatch |= [o.name for o in outputs] != ["probs"] or (isinstance(width, int) and width != len(self.labels))
+        if mismatch:
+            got = ", ".join(f"{n} {s}" for n, s in graph.items())
             raise BundleError(
-                f"{self.bundle}: {artifact} takes inputs {graph} but the manifest declares "
-                f"{self.input_names}: the graph is not this bundle's model"
+                f"{self.bundle}: {artifact} takes {got}, not what the manifest declares: the graph is "
+                "not this bundle's model"
             )
 
     def _read(self, m: dict) -> None:

@@ -14,9 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SIZE = 128
+# Larger images are refused from their header, before any decoding: real product photos are 500x500 and phone
+# cameras stay under 50 MP, while PIL itself only refuses above 2 x 89 MP (and warns in between).
+MAX_PIXELS = 64_000_000
 # Pixels at or above this grey level count as the white padding around the product.
 WHITE_THRESHOLD = 245
 # Bumped whenever a function below changes its output: prepared caches keyed on it are rebuilt.
@@ -169,11 +172,18 @@ def load_image(image: ImageLike, size: int = IMAGE_SIZE) -> np.ndarray:
     """Grayscale, white border cropped, square-padded, resized: uint8 array of shape (size, size)."""
     try:
         img = _open(image, size)
+        if img.width * img.height > MAX_PIXELS:
+            raise ValueError(f"image of {img.width}x{img.height} pixels is over the limit of {MAX_PIXELS:,} pixels")
         img.load()
+        # A phone photo's EXIF orientation says how it is shown; challenge images carry none (a no-op for them).
+        img = ImageOps.exif_transpose(img) if "exif" in img.info or img.getexif() else img
     except (OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         # PIL reports unreadable files as OSError/SyntaxError, truncated ones sometimes as EOFError, and a header
         # claiming more than Image.MAX_IMAGE_PIXELS x 2 pixels as DecompressionBombError (nothing is decoded then).
-        raise ValueError(f"cannot read image: {' '.join(str(exc).split())}"[:300]) from None
+        reason = " ".join(str(exc).split())
+        if isinstance(exc, UnidentifiedImageError):  # its text names a BytesIO object: say what it means instead
+            reason = "not an image format Pillow can read"
+        raise ValueError(f"cannot read image: {reason}"[:300]) from None
     gray = np.asarray(img.convert("L"))
     content = np.argwhere(gray < WHITE_THRESHOLD)
     if len(content):

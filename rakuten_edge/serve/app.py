@@ -1,0 +1,164 @@
+"""The FastAPI app: one bundle, loaded and warmed before it reports ready; every bad input a 4xx, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from fastapi import FastAPI, File, Form, HTTPException, UploadFile
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from ..runtime.classifier import Classifier
+from ..runtime.preprocess import load_image, product_text
+from .batcher import MicroBatcher
+from .limits import BodyLimit, Gate
+from .metrics import Metrics
+
+MAX_BATCH_ITEMS = 64
+PREDICT_ROUTES = {"/v1/predict", "/v1/predict/batch"}
+
+
+@dataclass
+class State:
+    metrics: Metrics = field(default_factory=Metrics)
+    inflight: int = 0
+    ready: bool = False
+    batcher: MicroBatcher | None = None
+
+
+class Item(BaseModel):
+    image: str = Field(description="the image file's bytes, base64-encoded")
+    designation: str
+    description: str | None = None
+
+
+class BatchRequest(BaseModel):
+    items: list[Item] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+    top_k: int = Field(3, ge=1, le=27)
+
+
+def model_summary(clf: Classifier) -> dict:
+    m = clf.manifest
+    keys = (
+        "model_key",
+        "title",
+        "run",
+        "format",
+        "precision",
+        "batch_invariant",
+        "inputs",
+        "outputs",
+        "parity",
+        "training",
+        "tools",
+    )
+    return {
+        **{k: m.get(k) for k in keys},
+        "recipe": (m.get("quantization") or {}).get("chosen"),
+        "provider": clf.providers[0],
+        "labels": clf.labels,
+    }
+
+
+def create_app(
+    clf: Classifier,
+    api_key: str | None = None,
+    workers: int = 2,
+    max_body: int = 10 * 2**20,
+    window_ms: float = 2.0,
+    max_batch: int = 32,
+    max_inflight: int = 64,
+) -> FastAPI:
+    state = State()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state.batcher = MicroBatcher(clf, pool, state.metrics, window_ms, max_batch, lambda: state.inflight)
+        state.batcher.start()
+        blank = np.full((clf.image_size, clf.image_size), 255, np.uint8)
+        await state.batcher.submit(blank, "warm up")  # the first session call allocates: not a client's wait
+        state.ready = True
+        yield
+        state.ready = False
+        await state.batcher.stop()
+        pool.shutdown(wait=True)
+
+    app = FastAPI(
+        title="rakuten-edge",
+        version="1",
+        lifespan=lifespan,
+        description=f"Product-type classification with the bundle {clf.bundle.name}.",
+    )
+
+    async def classify(data: bytes, designation: str, description: str | None, top_k: int, what: str) -> dict:
+        text = product_text(designation, description)
+        if not text:
+            raise HTTPException(422, f"{what}: the product text is empty (designation and description)")
+        try:
+            pixels = await asyncio.get_running_loop().run_in_executor(pool, load_image, data, clf.image_size)
+        except ValueError as exc:
+            raise HTTPException(422, f"{what}: {exc}") from None
+        row = await state.batcher.submit(pixels, text)
+        return clf._decode(row, top_k).to_dict()
+
+    @app.post("/v1/predict", summary="Classify one product (multipart form)")
+    async def predict(
+        image: UploadFile = File(...),
+        designation: str = Form(...),
+        description: str | None = Form(None),
+        top_k: int = Form(3, ge=1, le=27),
+    ) -> dict:
+        result = await classify(await image.read(), designation, description, top_k, "image")
+        return {"bundle": str(clf.bundle), "provider": clf.providers[0], **result}
+
+    @app.post("/v1/predict/batch", summary=f"Classify up to {MAX_BATCH_ITEMS} products (JSON, base64 images)")
+    async def predict_batch(request: BatchRequest) -> dict:
+        images = []
+        for i, item in enumerate(request.items):
+            try:
+                images.append(base64.b64decode(item.image, validate=True))
+            except (binascii.Error, ValueError):
+                raise HTTPException(422, f"items[{i}].image: not valid base64") from None
+        results = await asyncio.gather(
+            *(
+                classify(data, item.designation, item.description, request.top_k, f"items[{i}].image")
+                for i, (data, item) in enumerate(zip(images, request.items))
+            ),
+            return_exceptions=True,
+        )
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+        return {"bundle": str(clf.bundle), "provider": clf.providers[0], "predictions": results}
+
+    @app.get("/v1/model", summary="The bundle's manifest summary")
+    async def model() -> dict:
+        return model_summary(clf)
+
+    @app.get("/healthz", summary="The process is up")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="The bundle is loaded and a warm-up prediction done")
+    async def readyz():
+        if not state.ready:
+            raise HTTPException(503, "not ready")
+        return {"status": "ready"}
+
+    @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(state.metrics.render(state.inflight), media_type="text/plain; version=0.0.4")
+
+    routes = {r.path for r in app.routes}
+    app.add_middleware(
+        Gate, state=state, api_key=api_key, max_inflight=max_inflight, routes=routes, predict=PREDICT_ROUTES
+    )
+    app.add_middleware(BodyLimit, limit=max_body)
+    return app

@@ -1,0 +1,207 @@
+"""The real server over real HTTP: endpoints, answers equal to the runtime's, bad input never a 500, API key,
+overload, graceful SIGTERM. Servers bind to 127.0.0.1 only; every request loop is bounded."""
+
+import base64
+import io
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+requests = pytest.importorskip("requests")
+pytest.importorskip("fastapi")
+from serving import server  # noqa: E402
+
+from rakuten_edge.runtime import load  # noqa: E402
+
+TEXT = "Piscine hors sol tubulaire avec pompe de filtration"
+
+
+@pytest.fixture(scope="module")
+def jpegs(prepared_dir):
+    return sorted((prepared_dir / "split_val").rglob("*.jpg"))[:8]
+
+
+@pytest.fixture(scope="module")
+def live(bundles):
+    with server(bundles["cnn3"]["fp32"], "--max-body-mb", "1") as (base, proc):
+        yield base
+
+
+def _post(base, image: bytes, name="x.jpg", **fields):
+    data = {"designation": TEXT, **fields}
+    return requests.post(f"{base}/v1/predict", files={"image": (name, image)}, data=data, timeout=30)
+
+
+def test_endpoints(live):
+    assert requests.get(f"{live}/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{live}/readyz", timeout=5).json() == {"status": "ready"}
+    model = requests.get(f"{live}/v1/model", timeout=5).json()
+    assert model["model_key"] == "cnn3" and model["precision"] == "fp32" and len(model["labels"]) == 27
+    assert model["parity"]["vs_native"]["passed"] and "onnxruntime" in model["tools"]
+    spec = requests.get(f"{live}/openapi.json", timeout=5).json()
+    assert {"/v1/predict", "/v1/predict/batch", "/v1/model", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+    assert requests.get(f"{live}/docs", timeout=5).status_code == 200
+
+
+def test_predict_equals_the_runtime(live, bundles, jpegs):
+    clf = load(bundles["cnn3"]["fp32"])
+    for path in jpegs[:4]:
+        got = _post(live, path.read_bytes(), top_k="5")
+        assert got.status_code == 200, got.text
+        body, want = got.json(), clf.predict(path, TEXT, top_k=5)
+        assert body["prdtypecode"] == want.prdtypecode and len(body["top_k"]) == 5
+        assert [c["prdtypecode"] for c in body["top_k"]] == [c.prdtypecode for c in want.top_k]
+        np.testing.assert_allclose(
+            [c["probability"] for c in body["top_k"]], [c.probability for c in want.top_k], atol=1e-6
+        )
+
+
+def test_batch_endpoint_equals_single_requests(live, jpegs):
+    items = [
+        {"image": base64.b64encode(p.read_bytes()).decode(), "designation": TEXT, "description": "bleu"}
+        for p in jpegs[:3]
+    ]
+    got = requests.post(f"{live}/v1/predict/batch", json={"items": items, "top_k": 2}, timeout=30)
+    assert got.status_code == 200, got.text
+    batch = got.json()["predictions"]
+    singles = [_post(live, p.read_bytes(), description="bleu", top_k="2").json() for p in jpegs[:3]]
+    assert [b["prdtypecode"] for b in batch] == [s["prdtypecode"] for s in singles]
+    np.testing.assert_allclose([b["probability"] for b in batch], [s["probability"] for s in singles], atol=1e-6)
+
+
+def _png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (width, height), 255).save(out, "PNG")
+    return out.getvalue()
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height (the IHDR rewritten, its CRC fixed)."""
+    import struct
+    import zlib
+
+    data = bytearray(_png(8, 8))
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+def test_bad_inputs_get_4xx_and_leave_the_service_healthy(live, jpegs):
+    good = jpegs[0].read_bytes()
+    cases = {
+        "text file": (lambda: _post(live, b"designation,description\n1,2\n", "x.csv"), 422),
+        "random bytes": (lambda: _post(live, np.random.default_rng(0).bytes(5000)), 422),
+        "truncated jpeg": (lambda: _post(live, good[: len(good) // 3]), 422),
+        "empty file": (lambda: _post(live, b""), 422),
+        "svg renamed .jpg": (lambda: _post(live, b"<svg xmlns='http://www.w3.org/2000/svg'/>", "x.jpg"), 422),
+        "bomb by header": (lambda: _post(live, _png_claiming(40_000, 40_000), "x.png"), 422),
+        "bomb by content": (lambda: _post(live, _png(9_000, 9_000), "x.png"), 422),
+        "empty text": (lambda: _post(live, good, designation="  "), 422),
+        "top_k 0": (lambda: _post(live, good, top_k="0"), 422),
+        "top_k 99": (lambda: _post(live, good, top_k="99"), 422),
+        "top_k text": (lambda: _post(live, good, top_k="three"), 422),
+        "no image": (lambda: requests.post(f"{live}/v1/predict", data={"designation": TEXT}, timeout=30), 422),
+        "no designation": (
+            lambda: requests.post(f"{live}/v1/predict", files={"image": ("x.jpg", good)}, timeout=30),
+            422,
+        ),
+        "json to the form endpoint": (lambda: requests.post(f"{live}/v1/predict", json={"x": 1}, timeout=30), 422),
+        "body over the limit": (lambda: _post(live, b"\xff" * (2 * 2**20)), 413),
+        "batch bad base64": (
+            lambda: requests.post(
+                f"{live}/v1/predict/batch", json={"items": [{"image": "%%%", "designation": TEXT}]}, timeout=30
+            ),
+            422,
+        ),
+        "batch too many": (
+            lambda: requests.post(
+                f"{live}/v1/predict/batch", json={"items": [{"image": "", "designation": TEXT}] * 65}, timeout=30
+            ),
+            422,
+        ),
+        "batch empty": (lambda: requests.post(f"{live}/v1/predict/batch", json={"items": []}, timeout=30), 422),
+        "batch not json": (lambda: requests.post(f"{live}/v1/predict/batch", data=b"{", timeout=30), 422),
+        "a path instead of bytes": (
+            lambda: requests.post(
+                f"{live}/v1/predict/batch",
+                json={"items": [{"image": base64.b64encode(b"/etc/passwd").decode(), "designation": TEXT}]},
+                timeout=30,
+            ),
+            422,
+        ),
+    }
+    for name, (call, status) in cases.items():
+        response = call()
+        assert response.status_code == status, (name, response.status_code, response.text[:300])
+        assert "detail" in response.json(), name
+        ok = _post(live, good)  # never left degraded for the next request
+        assert ok.status_code == 200, (name, ok.text[:300])
+    metrics = requests.get(f"{live}/metrics", timeout=5).text
+    assert 'status="500"' not in metrics and 'rakuten_errors_total{endpoint="/v1/predict",status="422"}' in metrics
+    assert "rakuten_batch_size_bucket" in metrics and "rakuten_request_seconds_bucket" in metrics
+
+
+def test_api_key(bundles, jpegs):
+    image = jpegs[0].read_bytes()
+    with server(bundles["cnn3"]["int8"], "--api-key", "s3cret") as (base, _):
+        assert _post(base, image).status_code == 401
+        assert (
+            requests.post(
+                f"{base}/v1/predict",
+                files={"image": ("x.jpg", image)},
+                data={"designation": TEXT},
+                headers={"X-API-Key": "wrong"},
+                timeout=30,
+            ).status_code
+            == 401
+        )
+        for headers in ({"X-API-Key": "s3cret"}, {"Authorization": "Bearer s3cret"}):
+            ok = requests.post(
+                f"{base}/v1/predict",
+                files={"image": ("x.jpg", image)},
+                data={"designation": TEXT},
+                headers=headers,
+                timeout=30,
+            )
+            assert ok.status_code == 200, ok.text
+        assert requests.get(f"{base}/healthz", timeout=5).status_code == 200  # probes need no key
+
+
+def test_overload_is_503_with_retry_after(bundles, jpegs):
+    image = jpegs[0].read_bytes()
+    with server(bundles["cnn3"]["fp32"], "--max-inflight", "1") as (base, _), ThreadPoolExecutor(16) as pool:
+        statuses, retry = [], set()
+        for _ in range(5):  # bounded: at most 5 bursts of 16
+            responses = list(pool.map(lambda _: _post(base, image), range(16)))
+            statuses += [r.status_code for r in responses]
+            retry |= {r.headers.get("retry-after") for r in responses if r.status_code == 503}
+            if 503 in statuses:
+                break
+    assert set(statuses) == {200, 503} and retry == {"1"}, statuses
+
+
+def test_sigterm_lets_inflight_requests_finish(bundles, jpegs):
+    items = [{"image": base64.b64encode(p.read_bytes()).decode(), "designation": TEXT} for p in jpegs] * 8
+    with server(bundles["cnn3"]["fp32"]) as (base, proc):
+        started = threading.Event()
+
+        def call(_):
+            started.set()
+            return requests.post(f"{base}/v1/predict/batch", json={"items": items}, timeout=60)
+
+        with ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(call, i) for i in range(6)]
+            started.wait(10)
+            threading.Event().wait(0.15)
+            proc.send_signal(signal.SIGTERM)
+            responses = [f.result() for f in futures]
+        # uvicorn finishes the requests, shuts down, then re-raises the signal: the conventional exit status
+        assert proc.wait(60) in (0, -signal.SIGTERM)
+        assert "Traceback" not in proc.stderr.read()
+    assert [r.status_code for r in responses] == [200] * 6
+    assert all(len(r.json()["predictions"]) == len(items) for r in responses)
