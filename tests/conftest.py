@@ -18,10 +18,16 @@ N_PRODUCTS_FAST = 300
 
 
 @pytest.fixture(scope="session")
-def raw_dir(request, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("raw") / "raw"
+def n_products(request) -> int:
+    """Products in the generated catalogue of this session."""
     slow = any(item.get_closest_marker("slow") for item in request.session.items)
-    synth(out, n=N_PRODUCTS if slow else N_PRODUCTS_FAST, test_n=30, seed=7)
+    return N_PRODUCTS if slow else N_PRODUCTS_FAST
+
+
+@pytest.fixture(scope="session")
+def raw_dir(n_products, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("raw") / "raw"
+    synth(out, n=n_products, test_n=30, seed=7)
     return out
 
 

@@ -70,6 +70,7 @@ def test_killed_prepare_leaves_no_orphan_and_keeps_the_previous_output(raw_dir, 
     assert not list(tmp_path.glob(".prepared.*"))
 
 
+@pytest.mark.slow  # trains twice
 def test_killed_train_keeps_the_previous_run(prepared_dir, tmp_path):
     runs = tmp_path / "runs"
     base = [

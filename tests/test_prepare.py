@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import N_PRODUCTS
 
 from rakuten_edge.data.prepare import prepare, split_indices
 from rakuten_edge.data.prepared import load_split
@@ -15,10 +14,10 @@ from rakuten_edge.errors import UserError
 from rakuten_edge.runtime.preprocess import clean_text, load_image, product_text
 
 
-def test_layout(prepared_dir):
+def test_layout(prepared_dir, n_products):
     assert {p.name for p in prepared_dir.iterdir()} >= {"split_train", "split_val", "labels.json", "prepare.json"}
     train, val = load_split(prepared_dir, "train"), load_split(prepared_dir, "val")
-    assert len(train) + len(val) == N_PRODUCTS and len(val) == round(0.2 * N_PRODUCTS)
+    assert len(train) + len(val) == n_products and len(val) == round(0.2 * n_products)
     assert train.pixels.shape == (len(train), 128, 128) and train.pixels.dtype == np.uint8
     assert not set(train.productid) & set(val.productid)
     labels = json.loads((prepared_dir / "labels.json").read_text())
@@ -65,10 +64,18 @@ def test_clean_text():
     assert product_text("Titre", "<p>desc</p>") == "Titre desc"
 
 
-@pytest.fixture()
-def small_raw(tmp_path):
-    out = tmp_path / "raw"
+@pytest.fixture(scope="module")
+def pristine_raw(tmp_path_factory):
+    out = tmp_path_factory.mktemp("small") / "raw"
     synth(out, n=40, test_n=0, seed=1)
+    return out
+
+
+@pytest.fixture()
+def small_raw(pristine_raw, tmp_path):
+    """A fresh copy per test (each test corrupts its own); generated once per module."""
+    out = tmp_path / "raw"
+    shutil.copytree(pristine_raw, out)
     return out
 
 

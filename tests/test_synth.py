@@ -2,7 +2,6 @@ import csv
 import re
 from collections import Counter
 
-from conftest import N_PRODUCTS
 from PIL import Image
 
 from rakuten_edge.categories import categories
@@ -14,16 +13,16 @@ def _rows(path):
         return list(csv.reader(f))
 
 
-def test_challenge_format(raw_dir):
+def test_challenge_format(raw_dir, n_products):
     x, y, t = _rows(raw_dir / X_TRAIN), _rows(raw_dir / Y_TRAIN), _rows(raw_dir / X_TEST)
     assert x[0] == ["", "designation", "description", "productid", "imageid"]
     assert y[0] == ["", "prdtypecode"]
     assert t[0] == x[0]
-    assert len(x) - 1 == len(y) - 1 == N_PRODUCTS and len(t) - 1 == 30
-    assert [r[0] for r in x[1:]] == [r[0] for r in y[1:]] == [str(i) for i in range(N_PRODUCTS)]
-    assert t[1][0] == str(N_PRODUCTS)  # the test index continues the train index, as in the challenge
+    assert len(x) - 1 == len(y) - 1 == n_products and len(t) - 1 == 30
+    assert [r[0] for r in x[1:]] == [r[0] for r in y[1:]] == [str(i) for i in range(n_products)]
+    assert t[1][0] == str(n_products)  # the test index continues the train index, as in the challenge
     names = {p.name for p in (raw_dir / "images/image_train").iterdir()}
-    assert len(names) == N_PRODUCTS
+    assert len(names) == n_products
     for row in x[1:]:
         assert f"image_{row[4]}_product_{row[3]}.jpg" in names
     img = Image.open(raw_dir / "images/image_train" / sorted(names)[0])
@@ -31,15 +30,15 @@ def test_challenge_format(raw_dir):
     assert len(list((raw_dir / "images/image_test").iterdir())) == 30
 
 
-def test_class_proportions(raw_dir):
+def test_class_proportions(raw_dir, n_products):
     counts = Counter(int(r[1]) for r in _rows(raw_dir / Y_TRAIN)[1:])
-    expected = class_counts(N_PRODUCTS)
+    expected = class_counts(n_products)
     total = sum(c.train_count for c in categories())
     # Label noise moves about 2% of rows; proportions stay within a few rows of the real ones.
     for c in categories():
         assert abs(counts[c.prdtypecode] - expected[c.prdtypecode]) <= max(6, 0.15 * expected[c.prdtypecode])
-        assert abs(expected[c.prdtypecode] - N_PRODUCTS * c.train_count / total) < 1
-    assert sum(expected.values()) == N_PRODUCTS
+        assert abs(expected[c.prdtypecode] - n_products * c.train_count / total) < 1
+    assert sum(expected.values()) == n_products
 
 
 def test_quirks_present(raw_dir):

@@ -18,7 +18,8 @@ from ..errors import UserError
 from ..pools import process_pool
 from ..progress import progress_bar
 from .drawing import draw_product
-from .lexicon import BRANDS, GENERIC, GENERIC_DE, GENERIC_EN, HTML_WRAPS, LEXICON, SENTENCES
+from .lexicon import LEXICON
+from .phrases import BRANDS, GENERIC, GENERIC_DE, GENERIC_EN, HTML_WRAPS, SENTENCES
 
 X_TRAIN, Y_TRAIN, X_TEST = "X_train_update.csv", "Y_train_CVw08PX.csv", "X_test_update.csv"
 IMAGE_DIRS = {"train": "images/image_train", "test": "images/image_test"}
