@@ -63,3 +63,11 @@ class Capability(StrEnum):
 class Engine(StrEnum):
     local = "local"  # threads decode images while the session runs the previous batch, on this machine
     ray = "ray"  # the same chunks as a Ray Data pipeline over an actor pool (local Ray or a cluster)
+
+
+def at_least_one(record, *names: str) -> None:
+    """Each named field of `record` is None or a positive count; else one error naming the argument."""
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and value < 1:
+            raise UserError(f"{name} must be at least 1, got {value}")

@@ -19,16 +19,12 @@ from rich.text import Text
 console = Console(stderr=True)
 
 
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
+def progress_bar(rate: bool = False) -> Progress:
+    """The one look of every bar; `rate` adds items/s (catalogue scoring)."""
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    columns += [RateColumn()] if rate else []
+    columns += [TimeElapsedColumn(), TimeRemainingColumn()]
+    return Progress(*columns, console=console, transient=False)
 
 
 @contextlib.contextmanager
@@ -64,16 +60,7 @@ def catalogue_bar(total: int, done: int = 0, enabled: bool = True):
     if not enabled:
         yield lambda n: None
         return
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
+    bar = progress_bar(rate=True)
     with bar:
         task = bar.add_task("scoring", total=total, completed=done)
         yield lambda n: bar.advance(task, n)

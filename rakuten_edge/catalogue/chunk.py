@@ -99,16 +99,7 @@ def _top_k_lines(clf: Classifier, rows: list[Row], probs: np.ndarray, top_k: int
         return ""
     lines = []
     for row, p in zip(rows, probs):
-        order = np.argsort(-p, kind="stable")[:top_k]
-        best = [
-            {
-                "prdtypecode": int(clf.labels[i]["prdtypecode"]),
-                "category": clf.labels[i]["name_fr"],
-                "category_en": clf.labels[i]["name_en"],
-                "probability": round(float(p[i]), 6),
-            }
-            for i in order
-        ]
+        best = [{**c.__dict__, "probability": round(c.probability, 6)} for c in clf.prediction(p, top_k).top_k]
         lines.append(json.dumps({"index": row.index, "top_k": best}, ensure_ascii=False) + "\n")
     return "".join(lines)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import paths
 from ..bundles import best_bundle
-from ..choices import Engine, parse
+from ..choices import Engine, at_least_one, parse
 from ..errors import UserError
 from ..progress import catalogue_bar
 from ..runtime.classifier import Classifier
@@ -40,10 +40,7 @@ class CatalogueOptions:
     def check(self) -> CatalogueOptions:
         if not 1 <= self.top_k <= 27:
             raise UserError(f"top_k must be between 1 and 27, got {self.top_k}")
-        for name in ("batch_size", "chunk_size", "workers", "threads"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise UserError(f"{name} must be at least 1, got {value}")
+        at_least_one(self, "batch_size", "chunk_size", "workers", "threads")
         return self
 
 

@@ -200,10 +200,11 @@ class Classifier:
         if single:
             images, texts, descriptions = [images], [texts], [descriptions]
         probs = self.predict_proba(list(images), list(texts), list(descriptions) if descriptions else None)
-        results = [self._decode(row, top_k) for row in probs]
+        results = [self.prediction(row, top_k) for row in probs]
         return results[0] if single else results
 
-    def _decode(self, row: np.ndarray, top_k: int) -> Prediction:
+    def prediction(self, row: np.ndarray, top_k: int = 3) -> Prediction:
+        """One row of probabilities as a Prediction with its top_k candidates."""
         order = np.argsort(-row, kind="stable")[: max(1, top_k)]
         cands = [
             Candidate(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
+from ..choices import at_least_one
 from ..errors import UserError
 
 
@@ -31,10 +32,7 @@ class ServeOptions:
     def check(self) -> ServeOptions:
         if not 0 <= self.port <= 65535:
             raise UserError(f"port must be between 0 and 65535, got {self.port}")
-        for name in ("max_batch", "max_inflight", "threads", "workers"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise UserError(f"{name} must be at least 1, got {value}")
+        at_least_one(self, "max_batch", "max_inflight", "threads", "workers")
         if self.max_body_mb <= 0 or self.batch_window_ms < 0:
             raise UserError("max_body_mb must be positive and batch_window_ms not negative")
         return self

@@ -106,7 +106,7 @@ def create_app(
         except ValueError as exc:
             raise HTTPException(422, f"{what}: {exc}") from None
         row = await state.batcher.submit(pixels, text)
-        return clf._decode(row, top_k).to_dict()
+        return clf.prediction(row, top_k).to_dict()
 
     @app.post("/v1/predict", summary="Classify one product (multipart form)")
     async def predict(

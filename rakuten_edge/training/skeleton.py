@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import paths
 from ..atomic import staged_dir
-from ..choices import Preset, parse
+from ..choices import Preset, at_least_one, parse
 from ..data.prepared import Split, load_split
 from ..errors import UserError
 from ..models.config import ModelConfig
@@ -38,10 +38,7 @@ class TrainOptions:
     MODEL_SPECIFIC = ("camembert", "max_length", "cache")
 
     def check(self, entry: ModelEntry) -> TrainOptions:
-        for name in ("epochs", "batch_size", "limit", "max_length"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise UserError(f"{name} must be at least 1, got {value}")
+        at_least_one(self, "epochs", "batch_size", "limit", "max_length")
         extra = sorted(
             k for k in self.MODEL_SPECIFIC if getattr(self, k) is not None and k not in entry.trainer_options
         )
