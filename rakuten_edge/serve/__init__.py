@@ -68,11 +68,7 @@ def serve(bundle: str | Path | None = None, options: ServeOptions = ServeOptions
     app = build_app(bundle, options)
     import uvicorn
 
-    print(
-        f"serving {app.description.split('bundle ')[-1].rstrip('.')} on http://{options.host}:{options.port} "
-        "(docs at /docs)",
-        flush=True,
-    )
+    print(f"serving {app.state.bundle} on http://{options.host}:{options.port} (docs at /docs)", flush=True)
     uvicorn.run(
         app, host=options.host, port=options.port, log_level="warning", access_log=False, timeout_graceful_shutdown=30
     )

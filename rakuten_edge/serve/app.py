@@ -97,14 +97,15 @@ def create_app(
         description=f"Product-type classification with the bundle {clf.bundle.name}.",
     )
 
-    async def classify(data: bytes, designation: str, description: str | None, top_k: int, what: str) -> dict:
+    async def classify(data: bytes, designation: str, description: str | None, top_k: int, where: str = "") -> dict:
+        """`where` prefixes the field names in errors (`items[3].` in a batch)."""
         text = product_text(designation, description)
         if not text:
-            raise HTTPException(422, f"{what}: the product text is empty (designation and description)")
+            raise HTTPException(422, f"{where}designation: the product text is empty (designation and description)")
         try:
             pixels = await asyncio.get_running_loop().run_in_executor(pool, load_image, data, clf.image_size)
         except ValueError as exc:
-            raise HTTPException(422, f"{what}: {exc}") from None
+            raise HTTPException(422, f"{where}image: {exc}") from None
         row = await state.batcher.submit(pixels, text)
         return clf.prediction(row, top_k).to_dict()
 
@@ -115,7 +116,7 @@ def create_app(
         description: str | None = Form(None),
         top_k: int = Form(3, ge=1, le=27),
     ) -> dict:
-        result = await classify(await image.read(), designation, description, top_k, "image")
+        result = await classify(await image.read(), designation, description, top_k)
         return {"bundle": str(clf.bundle), "provider": clf.providers[0], **result}
 
     @app.post("/v1/predict/batch", summary=f"Classify up to {MAX_BATCH_ITEMS} products (JSON, base64 images)")
@@ -128,7 +129,7 @@ def create_app(
                 raise HTTPException(422, f"items[{i}].image: not valid base64") from None
         results = await asyncio.gather(
             *(
-                classify(data, item.designation, item.description, request.top_k, f"items[{i}].image")
+                classify(data, item.designation, item.description, request.top_k, f"items[{i}].")
                 for i, (data, item) in enumerate(zip(images, request.items))
             ),
             return_exceptions=True,
@@ -156,6 +157,7 @@ def create_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(state.metrics.render(state.inflight), media_type="text/plain; version=0.0.4")
 
+    app.state.bundle = clf.bundle
     routes = {r.path for r in app.routes}
     app.add_middleware(
         Gate, state=state, api_key=api_key, max_inflight=max_inflight, routes=routes, predict=PREDICT_ROUTES
