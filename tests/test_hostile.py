@@ -265,3 +265,14 @@ def test_python_api_errors_are_clear(bundles):
     with pytest.raises(ValueError, match="images but"):
         clf.predict_proba([JPEG, JPEG], ["a"])
     assert clf.predict(JPEG, "").prdtypecode in {label["prdtypecode"] for label in clf.labels}
+
+
+def test_manifest_file_name_with_a_nul_byte(tmp_path):
+    # found by `make fuzz`: Path.resolve raised ValueError("embedded null byte") instead of a BundleError
+    import json
+
+    from rakuten_edge.runtime import BundleError, read_manifest
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"schema_version": 1, "files": {"model\x00.onnx": "0"}}))
+    with pytest.raises(BundleError, match="outside the bundle"):
+        read_manifest(tmp_path)

@@ -27,12 +27,18 @@ def sha256(path: Path) -> str:
 def inside(bundle: Path, name: str) -> Path:
     """`bundle / name`, refused when the name would reach outside the bundle (absolute, `..`, links out)."""
     candidate = Path(name)
-    if candidate.is_absolute() or ".." in candidate.parts or not name.strip():
+    # a NUL byte would make the OS calls below raise ValueError; no real file name holds one
+    if "\x00" in name or candidate.is_absolute() or ".." in candidate.parts or not name.strip():
         raise BundleError(f"{bundle}: the manifest names {name!r}, a path outside the bundle")
     resolved = (bundle / candidate).resolve()
     if not resolved.is_relative_to(bundle.resolve()):
         raise BundleError(f"{bundle}: {name!r} resolves outside the bundle")
     return bundle / candidate
+
+
+def shown(name: str) -> str:
+    """A file name as an error shows it: as is, or quoted when it holds characters that would break the line."""
+    return name if name.isprintable() else repr(name)
 
 
 def read_manifest(bundle: str | Path, verify: bool = True) -> dict:
@@ -59,7 +65,9 @@ def read_manifest(bundle: str | Path, verify: bool = True) -> dict:
         for name, expected in files.items():
             file = bundle / name
             if not file.is_file():
-                raise BundleError(f"{bundle}: {name} is missing")
+                raise BundleError(f"{bundle}: {shown(name)} is missing")
             if sha256(file) != expected:
-                raise BundleError(f"{bundle}: {name} does not match its sha256 in the manifest (tampered or truncated)")
+                raise BundleError(
+                    f"{bundle}: {shown(name)} does not match its sha256 in the manifest (tampered or truncated)"
+                )
     return manifest
