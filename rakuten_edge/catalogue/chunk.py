@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UserError
 from ..runtime.batching import DEFAULT_BATCH, batched
 from ..runtime.classifier import Classifier
-from ..runtime.preprocess import load_image, product_text
+from ..runtime.preprocess import blank_image, load_image, product_text
 from .source import Row
 
 ISSUES_HEADER = "index,productid,imageid,reason\n"
@@ -43,11 +43,11 @@ class ChunkResult:
 
 def decode(path: Path, size: int) -> Decoded:
     if not path.is_file():
-        return Decoded(np.full((size, size), 255, np.uint8), "image missing")
+        return Decoded(blank_image(size), "image missing")
     try:
         return Decoded(load_image(path, size), None)
     except ValueError as exc:
-        return Decoded(np.full((size, size), 255, np.uint8), f"image unreadable ({' '.join(str(exc).split())})"[:200])
+        return Decoded(blank_image(size), f"image unreadable ({' '.join(str(exc).split())})"[:200])
 
 
 def submit_decodes(pool: Executor, rows: list[Row], images: Path, size: int) -> list[Future]:
@@ -109,13 +109,11 @@ def score_rows(
     number: int,
     rows: list[Row],
     images: Path,
+    pool: Executor,
     top_k: int,
     batch_size: int | None,
     strict: bool,
-    pool: Executor | None = None,
 ) -> ChunkResult:
-    """Decode (serially, or on `pool`) then score one chunk: what a Ray actor does with its chunk."""
-    paths = [images / row.image_name for row in rows]
-    size = clf.image_size
-    decoded = list(pool.map(decode, paths, [size] * len(paths))) if pool else [decode(p, size) for p in paths]
+    """Decode on `pool`, then score one chunk: what a Ray actor does with its chunk."""
+    decoded = [f.result() for f in submit_decodes(pool, rows, images, clf.image_size)]
     return score_chunk(clf, number, rows, decoded, top_k, batch_size, strict)

@@ -6,6 +6,7 @@ worker behind when the run is killed, and nothing is pickled between processes.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,12 +24,12 @@ def run_local(
     catalogue: Catalogue,
     pending: list[Span],
     images: Path,
-    top_k: int,
-    batch_size: int | None,
-    strict: bool,
-    workers: int,
+    options,
     on_chunk: Callable[[ChunkResult], None],
 ) -> None:
+    """`options`: the run's CatalogueOptions (top_k, batch_size, strict; workers = decode threads, default the
+    cores)."""
+    workers = options.workers or os.cpu_count() or 1
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
     try:
         spans = iter(pending)
@@ -44,6 +45,6 @@ def run_local(
             if following is not None:
                 queue.append(start(following))
             decoded = [f.result() for f in futures]
-            on_chunk(score_chunk(clf, span.number, rows, decoded, top_k, batch_size, strict))
+            on_chunk(score_chunk(clf, span.number, rows, decoded, options.top_k, options.batch_size, options.strict))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -58,7 +58,7 @@ class ChunkScorer:
             rows = read_span(self.csv, self.header, span)
             results.append(
                 score_rows(
-                    self.clf, span.number, rows, self.images, self.top_k, self.batch_size, self.strict, self.pool
+                    self.clf, span.number, rows, self.images, self.pool, self.top_k, self.batch_size, self.strict
                 )
             )
         return {f: np.array([getattr(r, f) for r in results], dtype=object) for f in FIELDS}

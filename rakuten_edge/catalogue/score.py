@@ -6,7 +6,6 @@ summary = score_catalogue("X_test_update.csv", "images/image_test", "predictions
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -110,17 +109,7 @@ def score_catalogue(
         if engine == Engine.local:
             from .local import run_local
 
-            run_local(
-                clf,
-                catalogue,
-                pending,
-                images,
-                options.top_k,
-                options.batch_size,
-                options.strict,
-                options.workers or os.cpu_count() or 1,
-                on_chunk,
-            )
+            run_local(clf, catalogue, pending, images, options, on_chunk)
         else:
             from .ray_engine import run_ray
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from ..export.formats import FORMATS, Format
+from ..export.formats import FORMATS, Format, bundle_formats
 from .batching import Feeds, run_batched, step_for
 from .manifest import BundleError, inside, read_manifest
 from .preprocess import ImageLike, TextVectorizer, TransformerTextEncoder, image_tensor, load_image, product_text
@@ -64,12 +64,12 @@ def _providers(requested: list[str] | str | None) -> tuple[list[str], str | None
     return chosen, ("; ".join(notes) + "; running on CPU") if notes else None
 
 
-def bundle_format(bundle: Path, manifest: dict) -> Format:
+def manifest_format(bundle: Path, manifest: dict) -> Format:
     """The manifest's format, which must be one the export writes (the runtime loads nothing else)."""
     name = manifest.get("format", "onnx-fp32")  # schema-1 bundles all carry it; the default is for hand-made ones
     fmt = FORMATS.get(name) if isinstance(name, str) else None
     if fmt is None or not fmt.bundle:
-        loadable = ", ".join(f.name for f in FORMATS.values() if f.bundle)
+        loadable = ", ".join(f.name for f in bundle_formats())
         raise BundleError(f"{bundle}: format {name!r} is not a bundle format this runtime loads ({loadable})")
     if fmt.artifact not in manifest.get("files", {}):
         raise BundleError(f"{bundle}: the manifest lists no {fmt.artifact}")
@@ -104,7 +104,7 @@ class Classifier:
         self.bundle = Path(bundle)
         self.manifest = read_manifest(self.bundle)
         m = self.manifest
-        self.format = bundle_format(self.bundle, m)
+        self.format = manifest_format(self.bundle, m)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -153,7 +153,6 @@ class Classifier:
         text = m["preprocessing"]["text"]
         if text["kind"] not in TEXT_PREPROCESSING:
             raise BundleError(f"{self.bundle}: unknown text preprocessing {text['kind']!r}")
-        self.text_kind = text["kind"]
         self.text_inputs = TEXT_PREPROCESSING[text["kind"]](self.bundle, text)
         self.labels = [
             {"prdtypecode": int(x["prdtypecode"]), "name_fr": str(x["name_fr"]), "name_en": str(x["name_en"])}

@@ -198,6 +198,11 @@ def load_image(image: ImageLike, size: int = IMAGE_SIZE) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
+def blank_image(size: int = IMAGE_SIZE) -> np.ndarray:
+    """What load_image gives for an all-white picture: the stand-in for a missing image."""
+    return np.full((size, size), 255, np.uint8)
+
+
 def image_tensor(pixels: np.ndarray) -> np.ndarray:
     """uint8 (N, H, W) pixels -> the models' float32 (N, H, W, 1) input in [0, 1]."""
     return (pixels.astype(np.float32) / np.float32(255.0))[..., None]

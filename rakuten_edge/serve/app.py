@@ -9,13 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from ..runtime.classifier import Classifier
-from ..runtime.preprocess import load_image, product_text
+from ..runtime.preprocess import blank_image, load_image, product_text
 from .batcher import MicroBatcher
 from .limits import BodyLimit, Gate
 from .metrics import Metrics
@@ -82,8 +81,9 @@ def create_app(
     async def lifespan(app: FastAPI):
         state.batcher = MicroBatcher(clf, pool, state.metrics, window_ms, max_batch, lambda: state.inflight)
         state.batcher.start()
-        blank = np.full((clf.image_size, clf.image_size), 255, np.uint8)
-        await state.batcher.submit(blank, "warm up")  # the first session call allocates: not a client's wait
+        await state.batcher.submit(
+            blank_image(clf.image_size), "warm up"
+        )  # the first session call allocates: not a client's wait
         state.ready = True
         yield
         state.ready = False

@@ -1,4 +1,5 @@
-"""Request limits enforced before any handler runs: body size (413) on the raw ASGI stream."""
+"""What every request passes before a handler runs, as raw ASGI middleware: the body-size limit (413), then the
+API key (401), admission control (503) and request metrics."""
 
 from __future__ import annotations
 

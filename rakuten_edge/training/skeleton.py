@@ -16,7 +16,7 @@ from ..choices import Preset, at_least_one, parse
 from ..data.prepared import Split, load_split
 from ..errors import UserError
 from ..models.config import ModelConfig
-from ..models.registry import ModelEntry
+from ..models.registry import REGISTRY, ModelEntry
 from ..run import Run, run_name
 
 
@@ -43,18 +43,12 @@ class TrainOptions:
             k for k in self.MODEL_SPECIFIC if getattr(self, k) is not None and k not in entry.trainer_options
         )
         if extra:
-            takers = [k for k, e in _registry().items() if set(extra) <= set(e.trainer_options)]
+            takers = [k for k, e in REGISTRY.items() if set(extra) <= set(e.trainer_options)]
             raise UserError(
                 f"{', '.join(extra)} only apply to the models that declare them "
                 f"({', '.join(takers) or 'none'}), not to {entry.key}"
             )
         return self
-
-
-def _registry():
-    from ..models.registry import REGISTRY
-
-    return REGISTRY
 
 
 @dataclass(frozen=True)
