@@ -53,6 +53,9 @@ def train_cmd(
     seed: Optional[int] = typer.Option(None, help="Random seed (default 42)."),
     camembert: Optional[str] = typer.Option(None, help="CamemBERT models: hub name or local folder."),
     max_length: Optional[int] = typer.Option(None, help="CamemBERT models: tokens per text (default 128)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Go on from the last completed epoch of a killed run with the same settings."
+    ),
 ) -> None:
     """Train one model with the seed's settings and write its run folder."""
     from .training import train
@@ -69,6 +72,7 @@ def train_cmd(
             seed=seed,
             camembert=camembert,
             max_length=max_length,
+            resume=resume,
         )
     )
 

@@ -19,6 +19,7 @@ from ..pools import process_pool
 from ..progress import progress_bar
 from .drawing import draw_product
 from .lexicon import LEXICON
+from .longtail import reference, roughen, tail_word
 from .phrases import BRANDS, GENERIC, GENERIC_DE, GENERIC_EN, HTML_WRAPS, SENTENCES
 
 X_TRAIN, Y_TRAIN, X_TEST = "X_train_update.csv", "Y_train_CVw08PX.csv", "X_test_update.csv"
@@ -29,6 +30,10 @@ P_EMPTY_DESCRIPTION, P_HTML_TAGS, P_FOREIGN, P_PLACEHOLDER = 0.35, 0.16, 0.03, 0
 P_ENTITIES, P_MOJIBAKE = 0.48, 0.025
 P_LABEL_NOISE, P_WEAK_TEXT = 0.02, 0.20
 P_OWN_LOOK, P_RELATED_LOOK = 0.62, 0.23
+# The long tail (longtail.py), tuned on 1,700 generated rows against the real figures (see tests/test_textstats.py):
+# tail words per title / per description sentence (Poisson means), and the share of roughened words.
+TAIL_TITLE, TAIL_SENTENCE, P_REFERENCE, P_TYPO, P_ACCENTLESS = 2.0, 4.0, 0.05, 0.005, 0.08
+SENTENCE_GENERIC = (2, 6)  # generic filler words per description sentence (high end excluded)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,10 @@ def _text(code: int, rng: np.random.Generator) -> tuple[str, str]:
         parts += _pick(rng, LEXICON[_source(code, rng)].nouns, 1)
         parts += _pick(rng, LEXICON[_source(code, rng)].words, int(rng.integers(1, 4)))
     parts += _pick(rng, GENERIC, int(rng.integers(3, 9)))
+    parts += [tail_word(rng, code) for _ in range(rng.poisson(TAIL_TITLE))]
+    if rng.random() < 0.5:
+        parts.append(reference(rng))
+    parts = roughen(rng, parts, P_TYPO, P_ACCENTLESS)
     if rng.random() < 0.5:
         parts.append(f"{int(rng.integers(1, 200))} {['cm', 'pièces', 'ml', 'ans', 'x'][rng.integers(5)]}")
     if rng.random() < 0.3:  # seller references lengthen real titles (median 66 characters)
@@ -113,9 +122,13 @@ def _text(code: int, rng: np.random.Generator) -> tuple[str, str]:
         if rng.random() < 0.3:
             sentence = SENTENCES[rng.integers(len(SENTENCES))]
         else:
-            words = _pick(rng, GENERIC, int(rng.integers(3, 9)))
+            words = _pick(rng, GENERIC, int(rng.integers(*SENTENCE_GENERIC)))
             if not weak or rng.random() < 0.3:
                 words += _pick(rng, LEXICON[_source(code, rng)].words, int(rng.integers(1, 3)))
+            words += [tail_word(rng, code) for _ in range(rng.poisson(TAIL_SENTENCE))]
+            if rng.random() < P_REFERENCE:
+                words.append(reference(rng))
+            words = roughen(rng, words, P_TYPO, P_ACCENTLESS)
             rng.shuffle(words)
             sentence = " ".join(words).capitalize() + "."
         sentences.append(sentence)

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
 from ..models.config import ModelConfig
 from ..progress import console, progress_bar
-from ..run import Run
 from ..runtime.preprocess import TextVectorizer, image_tensor
 from .artifacts import write_run_artifacts
+from .keras_epochs import load_point, resume_callback, train_batches
 from .skeleton import Context
 
 
-def _dataset(pixels: np.ndarray, text: np.ndarray, labels: np.ndarray, batch: int, shuffle: bool, seed: int):
+def _dataset(pixels: np.ndarray, text: np.ndarray, labels: np.ndarray, batch: int):
+    """Validation batches, in row order."""
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(((pixels, text), labels))
-    if shuffle:
-        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
 
     def to_inputs(inputs, y):
         # The same arithmetic as runtime.preprocess.image_tensor: float32(x) / 255, then a channel axis.
@@ -74,13 +73,15 @@ def _progress_callback(n_train: int, epochs: int, batch: int):
 def fit_keras(
     model,
     config: ModelConfig,
-    folder: Path,
+    ctx: Context,
     train_inputs: tuple,
     y_train: np.ndarray,
     val_inputs: tuple,
     y_val: np.ndarray,
 ) -> tuple[object, dict[str, list[float]], dict]:
-    """Compile and fit with the seed's settings; returns the best-epoch model, the history and timings."""
+    """Compile and fit with the seed's settings; returns the best-epoch model, the history and timings.
+
+    After every epoch a resume point goes beside the run folder; `ctx.resume` starts from the last one."""
     import keras
 
     t = config.training
@@ -91,35 +92,49 @@ def fit_keras(
         lr = t.learning_rate
     else:
         raise UserError(f"unknown learning-rate schedule {t.schedule!r} (plateau or cosine)")
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    best = folder / "best.keras"
-    progress = _progress_callback(len(y_train), t.epochs, t.batch_size)
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor=t.monitor, patience=t.early_stopping_patience),
-        keras.callbacks.ModelCheckpoint(best, monitor=t.monitor, save_best_only=True),
-        progress,
-    ]
-    if t.schedule == "plateau":
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(monitor=t.monitor, factor=t.plateau_factor, patience=t.plateau_patience)
-        )
-    train_ds = _dataset(*train_inputs, y_train, t.batch_size, True, t.seed)
-    val_ds = _dataset(*val_inputs, y_val, 256, False, t.seed)
+    point = ctx.checkpoints.start(ctx.resume)
+    state, start_epoch = (point[0], point[0]["epoch"]) if point else (None, 0)
+    if point:
+        model = load_point(point[1])
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    best = ctx.checkpoints.best(".keras")
+    early = keras.callbacks.EarlyStopping(monitor=t.monitor, patience=t.early_stopping_patience)
+    keep_best = keras.callbacks.ModelCheckpoint(best, monitor=t.monitor, save_best_only=True)
+    plateau = (
+        keras.callbacks.ReduceLROnPlateau(monitor=t.monitor, factor=t.plateau_factor, patience=t.plateau_patience)
+        if t.schedule == "plateau"
+        else None
+    )
+    progress = _progress_callback(len(y_train), t.epochs - start_epoch, t.batch_size)
+    resume = resume_callback(ctx.checkpoints, state, early, keep_best, plateau, progress)
+    callbacks = [c for c in (early, keep_best, plateau, progress, resume) if c is not None]
     start = time.perf_counter()
-    fit = model.fit(
-        train_ds, validation_data=val_ds, epochs=t.epochs, callbacks=callbacks, verbose=0, shuffle=False
-    )  # the dataset shuffles itself
-    seconds = time.perf_counter() - start
-    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    if start_epoch < t.epochs and not (state or {}).get("stopped"):
+        train_ds, steps = train_batches(*train_inputs, y_train, t.batch_size, t.seed, range(start_epoch, t.epochs))
+        val_ds = _dataset(*val_inputs, y_val, 256)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=t.epochs,
+            initial_epoch=start_epoch,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,  # train_batches orders each epoch itself
+        )
+    seconds = time.perf_counter() - start + (state or {}).get("seconds", 0.0)
+    history = resume.history
     monitored = history[t.monitor]
     best_epoch = int(np.argmin(monitored) if "loss" in t.monitor else np.argmax(monitored)) + 1
     model = keras.saving.load_model(best)
-    best.rename(Run(folder).keras_path)
+    shutil.copyfile(best, ctx.run.keras_path)
     timing = {
         "epochs_run": len(monitored),
         "best_epoch": best_epoch,
         "train_seconds": round(seconds, 1),
         "train_samples_per_s": round(float(np.median(progress.rates)), 1),
+        "resumed_after_epoch": start_epoch or None,
     }
     return model, history, timing
 
@@ -137,7 +152,7 @@ def fit_and_report(model, ctx: Context, x_train: np.ndarray, x_val: np.ndarray, 
         f"parameters, {len(ctx.train):,} train / {len(ctx.val):,} val rows"
     )
     model, history, timing = fit_keras(
-        model, config, folder, (ctx.train.pixels, x_train), ctx.train.labels, (ctx.val.pixels, x_val), ctx.val.labels
+        model, config, ctx, (ctx.train.pixels, x_train), ctx.train.labels, (ctx.val.pixels, x_val), ctx.val.labels
     )
     probs = predict_probs(model, ctx.val.pixels, x_val)
     return write_run_artifacts(

@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..models.config import ModelConfig
 from ..models.registry import REGISTRY, ModelEntry
 from ..run import Run, run_name
+from .checkpoint import Checkpoints, fingerprint
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TrainOptions:
     max_length: int | None = None  # encoder models: tokens per text
     cache: Path | None = None  # frozen encoder: where [CLS] vectors are cached
     name: str | None = None  # run folder name (default: key, or key-preset)
+    resume: bool = False  # go on from the last completed epoch of a killed run with the same settings
 
     # The options only some models take; the rest apply to every model.
     MODEL_SPECIFIC = ("camembert", "max_length", "cache")
@@ -60,6 +62,8 @@ class Context:
     val: Split
     run: Run  # the staging folder
     data: Path
+    checkpoints: Checkpoints  # the resume points beside the run's final folder
+    resume: bool = False
 
     @property
     def data_note(self) -> str:
@@ -87,6 +91,18 @@ def run_training(entry: ModelEntry, options: TrainOptions) -> dict:
     train_split, val_split = load_splits(data, options.limit, config.image.size)
     folder = Path(options.out) / (options.name or run_name(entry.key, preset.value))
     trainer = entry.load("trainer")
+    checkpoints = Checkpoints.beside(
+        folder,
+        fingerprint(
+            key=entry.key,
+            config=config.to_dict(),
+            data=data.resolve(),
+            rows=(len(train_split), len(val_split)),
+            labels=train_split.labels.tolist()[:1000],
+        ),
+    )
     with staged_dir(folder) as tmp:
-        metrics = trainer(Context(entry, config, options, train_split, val_split, Run(tmp), data))
+        ctx = Context(entry, config, options, train_split, val_split, Run(tmp), data, checkpoints, options.resume)
+        metrics = trainer(ctx)
+    checkpoints.finish()
     return {**metrics, "run": str(folder)}

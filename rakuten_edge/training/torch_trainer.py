@@ -18,6 +18,7 @@ from ..progress import console, progress_bar
 from ..runtime.preprocess import image_tensor
 from .artifacts import write_run_artifacts
 from .skeleton import Context
+from .torch_resume import restore, save_point
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
@@ -117,7 +118,7 @@ def _epoch(model, optimizer, split, x, batch: int, rng, device, bar, task) -> tu
 
 def train(ctx: Context) -> dict:
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import load_file, save_file
 
     from ..models.camembert import check_max_length, load_encoder, text_encoder
     from ..models.torch_fusion import build_torch_model
@@ -133,16 +134,22 @@ def train(ctx: Context) -> dict:
     x_train, x_val = ids(ctx.train.texts), ids(ctx.val.texts)
     model = build_torch_model(ctx.config, encoder).to(device)
     optimizer, plateau = _optimizer(model, t)
-    rng = np.random.default_rng(t.seed)
     console.print(
         f"[bold]{ctx.entry.key}[/] ({ctx.config.preset}): encoder {settings.name_or_path} (fine-tuned), "
         f"{sum(p.numel() for p in model.parameters()):,} parameters, {ctx.data_note}, {device.type}"
     )
     history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
-    watch, start = Watch(t.early_stopping_patience), time.perf_counter()
+    watch, first, spent = Watch(t.early_stopping_patience), 1, 0.0
+    point = ctx.checkpoints.start(ctx.resume)
+    if point:
+        first, spent, stopped = restore(point, model, optimizer, plateau, watch, history, ctx.checkpoints)
+        first = t.epochs + 1 if stopped else first
+    start = time.perf_counter() - spent
     with progress_bar() as bar:
-        task = bar.add_task("training", total=t.epochs * math.ceil(len(ctx.train) / t.batch_size))
-        for epoch in range(1, t.epochs + 1):
+        task = bar.add_task("training", total=(t.epochs + 1 - first) * math.ceil(len(ctx.train) / t.batch_size))
+        for epoch in range(first, t.epochs + 1):
+            # Each epoch's order depends on (seed, epoch) only, so a resumed run meets the same batches.
+            rng = np.random.default_rng([t.seed, epoch])
             loss, acc, rate = _epoch(model, optimizer, ctx.train, x_train, t.batch_size, rng, device, bar, task)
             watch.rates.append(rate)
             val_loss, val_acc, _ = evaluate(model, ctx.val.pixels, x_val, ctx.val.labels, device)
@@ -154,16 +161,21 @@ def train(ctx: Context) -> dict:
             )
             score = val_loss if "loss" in t.monitor else -val_acc  # lower is better either way
             plateau.step(score)
-            if watch.update(score, epoch, model):
+            stop = watch.update(score, epoch, model)
+            save_point(
+                ctx.checkpoints, epoch, stop, time.perf_counter() - start, model, optimizer, plateau, watch, history
+            )
+            if stop:
                 break
     seconds = time.perf_counter() - start
-    model.load_state_dict(watch.state)
+    model.load_state_dict(watch.state or load_file(ctx.checkpoints.best(".safetensors")))
     model = model.cpu()
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, run.weights_path)
     _, _, probs = evaluate(model, ctx.val.pixels, x_val, ctx.val.labels, torch.device("cpu"))
     extra = {
         "epochs_run": len(history["loss"]),
         "best_epoch": watch.epoch,
+        "resumed_after_epoch": point[0]["epoch"] if point else None,
         "train_seconds": round(seconds, 1),
         "train_samples_per_s": round(float(np.median(watch.rates)), 1),
         "device": device.type,

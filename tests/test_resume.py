@@ -1,0 +1,63 @@
+"""`train MODEL --resume`: a run killed with SIGKILL after an epoch goes on from there and ends where an
+uninterrupted run ends (same history, same best epoch)."""
+
+import json
+import subprocess
+
+import pytest
+from test_kills import CLI, _kill_when
+
+pytestmark = pytest.mark.slow  # trains three times
+
+
+def _base(prepared_dir, runs, key: str) -> list[str]:
+    return [*CLI, "train", key, "--preset", "tiny", "--limit", "240", "--epochs", "5"] + [
+        "--data",
+        str(prepared_dir),
+        "--out",
+        str(runs),
+    ]
+
+
+@pytest.mark.parametrize("key", ["cnn2", "camembert-ft"])
+def test_killed_run_resumes_to_the_same_best_epoch(prepared_dir, tiny_camembert, tmp_path, key):
+    extra = ["--camembert", str(tiny_camembert)] if key == "camembert-ft" else []
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    done = subprocess.run([*_base(prepared_dir, straight, key), *extra], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-800:]
+    expected = json.loads((straight / f"{key}-tiny" / "metrics.json").read_text())
+    expected_history = json.loads((straight / f"{key}-tiny" / "history.json").read_text())
+
+    point = broken / f".{key}-tiny.resume"
+    _, killed = _kill_when(
+        [*_base(prepared_dir, broken, key), *extra], lambda proc, kids: (point / "epoch-2" / "state.json").exists()
+    )
+    assert killed, "the run finished before it could be killed after epoch 2"
+    assert not (broken / f"{key}-tiny").exists()
+
+    resumed = subprocess.run([*_base(prepared_dir, broken, key), *extra, "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-800:]
+    assert "resuming after epoch" in resumed.stdout + resumed.stderr
+    got = json.loads((broken / f"{key}-tiny" / "metrics.json").read_text())
+    history = json.loads((broken / f"{key}-tiny" / "history.json").read_text())
+    assert got["resumed_after_epoch"] >= 2
+    assert got["best_epoch"] == expected["best_epoch"]
+    assert got["epochs_run"] == expected["epochs_run"]
+    for metric in ("loss", "val_loss", "val_accuracy"):
+        assert history[metric] == pytest.approx(expected_history[metric], abs=1e-4), metric
+    assert got["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-4)
+    assert not point.exists(), "a completed run removes its resume points"
+
+
+def test_resume_refuses_a_point_of_other_settings(prepared_dir, tmp_path):
+    runs = tmp_path / "runs"
+    point = runs / ".cnn2-tiny.resume"
+    _, killed = _kill_when(
+        _base(prepared_dir, runs, "cnn2"), lambda proc, kids: (point / "epoch-1" / "state.json").exists()
+    )
+    assert killed
+    other = subprocess.run(
+        [*_base(prepared_dir, runs, "cnn2"), "--resume", "--seed", "5"], capture_output=True, text=True
+    )
+    assert other.returncode == 2
+    assert "other settings" in other.stderr and "Traceback" not in other.stderr
