@@ -6,7 +6,7 @@ CLI := $(VENV)/bin/rakuten-edge
 SETUP_STAMP := $(VENV)/.setup-done
 DEMO_N ?= 3000
 
-.PHONY: setup demo test test-fast fuzz lint bench clean
+.PHONY: setup demo test test-fast test-web web-tools fuzz lint bench clean
 
 setup: $(SETUP_STAMP)
 
@@ -15,6 +15,8 @@ $(SETUP_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[train,scale,serve,dev]'
+	# onnxruntime-web, pinned by web/package-lock.json: `rakuten-edge web` copies its wasm runtime from here.
+	npm ci --prefix web --no-audit --no-fund --silent
 	touch $@
 
 demo: setup
@@ -37,6 +39,15 @@ demo: setup
 test: setup lint
 	$(PY) -m pytest -q
 
+# Debian's chromium and chromium-driver for the page's test (tests/test_web.py skips, saying so, without them).
+# Kept out of `make test` (it needs root and apt); .ci/run calls it before `make test`.
+web-tools:
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+test-web: setup web-tools
+	$(PY) -m pytest -q tests/test_web.py
+
 # The inner loop: everything that needs no trained model (about a minute on 2 cores).
 test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow"
@@ -56,5 +67,5 @@ bench: setup
 	$(PY) benchmarks/update_readme.py README.md
 
 clean:
-	rm -rf data runs bundles models bench-results .pytest_cache build *.egg-info
+	rm -rf data runs bundles models bench-results site .pytest_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

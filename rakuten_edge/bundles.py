@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import UserError
@@ -12,12 +13,13 @@ def list_bundles(root: Path) -> list[Path]:
     return sorted(p.parent for p in Path(root).glob(f"*/{MANIFEST}") if not p.parent.name.startswith("."))
 
 
-def best_bundle(root: Path) -> Path:
-    """Highest weighted F1 of the fp32 export; that run's int8 bundle when it passed its gates."""
-    bundles = list_bundles(root)
+def best_bundle(root: Path, accept: Callable[[dict], bool] = lambda manifest: True, what: str = "bundle") -> Path:
+    """Highest weighted F1 of the fp32 export; that run's int8 bundle when it passed its gates. `accept` narrows
+    the choice to the bundles a consumer can run (the web page: token models)."""
+    manifests = {b: m for b in list_bundles(root) if accept(m := read_manifest(b, verify=False))}
+    bundles = list(manifests)
     if not bundles:
-        raise UserError(f"no bundle in {root}: run `rakuten-edge export` (after `rakuten-edge train cnn3`) first")
-    manifests = {b: read_manifest(b, verify=False) for b in bundles}
+        raise UserError(f"no {what} in {root}: run `rakuten-edge export` (after `rakuten-edge train cnn3`) first")
     fp32 = {b: m for b, m in manifests.items() if m["precision"] == "fp32"}
     if not fp32:
         return bundles[0]

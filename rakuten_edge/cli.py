@@ -161,6 +161,17 @@ def serve_cmd(
     serve(bundle, options)
 
 
+@app.command("web")
+def web_cmd(
+    bundle: Optional[Path] = typer.Argument(None, help="Bundle folder; default: the best cnn bundle."),
+    out: Path = typer.Option(Path("site"), help="Where the static site goes (replaced whole)."),
+) -> None:
+    """A static site that classifies products in the browser with onnxruntime-web (serve it from any host)."""
+    from .web import build_site
+
+    echo_json(build_site(bundle, out).as_dict())
+
+
 @app.command("evaluate")
 def evaluate_cmd(
     bundles: Optional[list[Path]] = typer.Argument(None, help="Bundle folders; default: every exported bundle."),

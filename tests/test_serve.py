@@ -47,6 +47,16 @@ def test_endpoints(live):
     assert requests.get(f"{live}/docs", timeout=5).status_code == 200
 
 
+def test_the_page_is_served_at_root(live, bundles):
+    page = requests.get(f"{live}/", timeout=5)
+    assert page.status_code == 200 and "onnxruntime-web" in page.text and "app.js" in page.text
+    config = requests.get(f"{live}/model/config.json", timeout=5).json()
+    assert config["bundle"] == bundles["cnn3"]["fp32"].name and len(config["labels"]) == 27
+    assert requests.get(f"{live}/ort/ort-wasm-simd-threaded.wasm", timeout=5).status_code == 200
+    assert requests.get(f"{live}/no-such-file.js", timeout=5).status_code == 404
+    assert requests.get(f"{live}/healthz", timeout=5).json() == {"status": "ok"}  # API routes win over the mount
+
+
 def test_predict_equals_the_runtime(live, bundles, jpegs):
     clf = load(bundles["cnn3"]["fp32"])
     for path in jpegs[:4]:

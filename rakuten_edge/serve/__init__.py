@@ -52,7 +52,7 @@ def build_app(bundle: str | Path | None = None, options: ServeOptions = ServeOpt
     # Spinning trades CPU for latency: with idle gaps between requests a batch-1 call of seed-size cnn3 int8 took
     # 2.9 ms spinning and 4.1 ms not (threads woken per call); under load spinning takes cores from decoding.
     clf = Classifier(Path(bundle) if bundle else best_bundle(paths.BUNDLES), threads=options.threads, spin=options.spin)
-    return create_app(
+    app = create_app(
         clf,
         options.api_key,
         options.workers or cores,
@@ -61,6 +61,30 @@ def build_app(bundle: str | Path | None = None, options: ServeOptions = ServeOpt
         options.max_batch,
         options.max_inflight,
     )
+    _mount_site(app, clf.bundle)
+    return app
+
+
+def _mount_site(app, bundle: Path) -> None:
+    """The browser page (`rakuten-edge web`) for the same bundle at `/`, mounted after the API routes; where the
+    page cannot run this bundle (a CamemBERT one) or onnxruntime-web is not installed, the API runs alone."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from fastapi.staticfiles import StaticFiles
+
+    from ..web import build_site
+
+    folder = Path(tempfile.mkdtemp(prefix="rakuten-edge-site-"))
+    atexit.register(shutil.rmtree, folder, True)
+    try:
+        build_site(bundle, folder / "site")
+    except UserError as exc:
+        app.state.site = f"no page at / ({exc})"
+        return
+    app.mount("/", StaticFiles(directory=folder / "site", html=True), name="site")
+    app.state.site = "page at /"
 
 
 def serve(bundle: str | Path | None = None, options: ServeOptions = ServeOptions()) -> None:
@@ -68,7 +92,10 @@ def serve(bundle: str | Path | None = None, options: ServeOptions = ServeOptions
     app = build_app(bundle, options)
     import uvicorn
 
-    print(f"serving {app.state.bundle} on http://{options.host}:{options.port} (docs at /docs)", flush=True)
+    print(
+        f"serving {app.state.bundle} on http://{options.host}:{options.port} (docs at /docs, {app.state.site})",
+        flush=True,
+    )
     uvicorn.run(
         app, host=options.host, port=options.port, log_level="warning", access_log=False, timeout_graceful_shutdown=30
     )
