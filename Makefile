@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/rakuten-edge
 SETUP_STAMP := $(VENV)/.setup-done
-DEMO_N ?= 3000
+# 5,000 products: 4,000 training rows, enough steps for cnn3's BatchNorm (momentum 0.99) to settle.
+DEMO_N ?= 5000
 
 .PHONY: setup demo test test-fast test-web web-tools fuzz lint bench clean
 
@@ -23,15 +24,13 @@ demo: setup
 	test -f data/raw/X_train_update.csv || $(CLI) data synth --out data/raw --n $(DEMO_N) --test-n 100
 	$(CLI) data prepare --raw data/raw --out data/prepared
 	$(CLI) train cnn3
-	$(CLI) train cnn1 --preset tiny
-	$(CLI) train cnn2 --preset tiny
+	# The transformer path too (tiny, offline CamemBERT); cnn1, cnn2 and camembert train the same way (README).
 	test -f models/camembert-tiny/config.json || $(CLI) camembert tiny
-	$(CLI) train camembert --preset tiny
 	$(CLI) train camembert-ft --preset tiny
 	cat runs/cnn3/report.md runs/cnn3/comparison.md
 	$(CLI) export --quantize
 	$(CLI) evaluate
-	$(CLI) predict "$$(ls data/prepared/split_val/2583/*.jpg | head -1)" "Piscine hors sol tubulaire avec pompe de filtration"
+	$(PY) scripts/demo_predict.py
 	@echo
 	@echo "raw data: data/raw | prepared: data/prepared | runs: runs/ | bundles: bundles/ | reports: evaluations/"
 

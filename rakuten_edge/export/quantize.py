@@ -53,7 +53,17 @@ def _dynamic(weight: str, ops: list[str] | None = None) -> Callable:
     return apply
 
 
-def _static(per_channel: bool, ops: list[str] | None = None) -> Callable:
+def first_conv(src: Path) -> list[str]:
+    """The image branch's first convolution: one input channel, so int8 gains little there (K = 9 per output)."""
+    return [n.name for n in _graph(src).node if n.op_type == "Conv"][:1]
+
+
+def head(src: Path) -> list[str]:
+    """The classifier head (the last dense layer before the softmax): its errors move the argmax directly."""
+    return [n.name for n in _graph(src).node if n.op_type in ("MatMul", "Gemm")][-1:]
+
+
+def _static(per_channel: bool, ops: list[str] | None = None, keep_float: tuple[Callable, ...] = ()) -> Callable:
     def apply(src: Path, dst: Path, calib: dict) -> None:
         from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
@@ -67,6 +77,7 @@ def _static(per_channel: bool, ops: list[str] | None = None) -> Callable:
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=ops or STATIC_OPS,
+            nodes_to_exclude=[name for pick in keep_float for name in pick(src)],
         )
 
     return apply
@@ -89,12 +100,16 @@ class Recipe:
     needs: str = ""  # an op the graph must contain for the recipe to make sense
 
 
+STATIC = (QuantMode.auto, QuantMode.static)
 RECIPES = [
     Recipe("dynamic-qint8", _dynamic("QInt8"), False, (QuantMode.auto, QuantMode.dynamic)),
     Recipe("dynamic-quint8", _dynamic("QUInt8"), False, (QuantMode.auto, QuantMode.dynamic)),
     Recipe("static-qdq-per-tensor", _static(False), True, (QuantMode.auto, QuantMode.static)),
     Recipe("static-qdq-per-channel", _static(True), True, (QuantMode.auto, QuantMode.static)),
     Recipe("static-qdq+dynamic-lstm-quint8", _mixed, False, (QuantMode.auto,), needs="LSTM"),
+    # Per-node choices: layers kept in float where int8 costs agreement (the head) or buys little (conv 1).
+    Recipe("static-qdq-per-channel-conv1-float", _static(True, keep_float=(first_conv,)), True, STATIC, needs="Conv"),
+    Recipe("static-qdq-per-channel-head-float", _static(True, keep_float=(head,)), True, STATIC),
 ]
 
 
@@ -129,10 +144,14 @@ def latency_ms(path: Path, feeds: dict[str, np.ndarray], threads: int = 2, runs:
     return float(np.median(times))
 
 
-def _ops(path: Path) -> set[str]:
+def _graph(path: Path):
     import onnx
 
-    return {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
+    return onnx.load(str(path), load_external_data=False).graph
+
+
+def _ops(path: Path) -> set[str]:
+    return {node.op_type for node in _graph(path).node}
 
 
 def choose(
