@@ -16,12 +16,11 @@ from rakuten_edge.web.browser import missing_tools
 
 REASON = missing_tools()
 N_PNG, N_JPEG = 60, 100
+needs_browser = pytest.mark.skipif(REASON is not None, reason=str(REASON))
 
 
 @pytest.fixture(scope="module")
 def page(bundles, tmp_path_factory):
-    if REASON:
-        pytest.skip(REASON)
     from rakuten_edge.web.browser import Page
 
     root = tmp_path_factory.mktemp("web")
@@ -40,6 +39,7 @@ def _products(raw_dir, n: int):
     ]
 
 
+@needs_browser
 def test_png_probabilities_match_the_python_runtime(page, bundles, raw_dir, tmp_path):
     clf = load(bundles["cnn3"]["fp32"])
     worst, agree = 0.0, 0
@@ -55,6 +55,7 @@ def test_png_probabilities_match_the_python_runtime(page, bundles, raw_dir, tmp_
     assert agree == N_PNG
 
 
+@needs_browser
 def test_jpeg_top1_agrees(page, bundles, raw_dir):
     # Python decodes JPEGs in draft mode (libjpeg at 1/2 scale), the page at full size and then averages 2x2 blocks:
     # 0.1 grey level apart on average, but one level can move the white-border crop by a pixel. On a cnn3 seed
@@ -72,6 +73,7 @@ def test_jpeg_top1_agrees(page, bundles, raw_dir):
     assert np.median(np.abs(got - expected).max(1)) <= 0.01
 
 
+@needs_browser
 def test_bad_input_shows_a_message(page, raw_dir, tmp_path):
     jpg, title, _ = _products(raw_dir, 1)[0]
     text = tmp_path / "notes.jpg"

@@ -8,7 +8,6 @@ import http.server
 import json
 import shutil
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,8 +119,3 @@ class Page:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def timed(fn, *args) -> tuple[object, float]:
-    start = time.perf_counter()
-    return fn(*args), (time.perf_counter() - start) * 1000
