@@ -4,8 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/rakuten-edge
 SETUP_STAMP := $(VENV)/.setup-done
-# 5,000 products: 4,000 training rows, enough steps for cnn3's BatchNorm (momentum 0.99) to settle.
-DEMO_N ?= 5000
+# 7,500 products (6,000 training rows): what cnn3 trains on in about ten minutes here (8,000 gave 0.7375).
+DEMO_N ?= 7500
 
 .PHONY: setup demo test test-fast test-web web-tools fuzz lint bench clean
 
@@ -24,10 +24,8 @@ demo: setup
 	test -f data/raw/X_train_update.csv || $(CLI) data synth --out data/raw --n $(DEMO_N) --test-n 100
 	$(CLI) data prepare --raw data/raw --out data/prepared
 	$(CLI) train cnn3
-	# The transformer path too (tiny, offline CamemBERT); cnn1, cnn2 and camembert train the same way (README).
-	test -f models/camembert-tiny/config.json || $(CLI) camembert tiny
-	$(CLI) train camembert-ft --preset tiny
-	cat runs/cnn3/report.md runs/cnn3/comparison.md
+	# cnn1, cnn2 and the CamemBERT models train the same way (README); the demo gives its time to cnn3.
+	cat runs/cnn3/report.md
 	$(CLI) export --quantize
 	$(CLI) evaluate
 	$(PY) scripts/demo_predict.py

@@ -203,6 +203,8 @@ def bench_cmd(
     runs: Path = typer.Option(paths.RUNS, help="Runs root."),
     bundles: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
     eval_rows: Optional[int] = typer.Option(None, help="Validation rows for the accuracy columns (default: all)."),
+    load: int = typer.Option(0, help="Busy processes running beside every measured row (a shared CPU)."),
+    spin: bool = typer.Option(True, "--spin/--no-spin", help="onnxruntime threads busy-wait between calls."),
 ) -> None:
     """Latency, throughput, size, cold start, memory and accuracy of every model in every format."""
     from .bench.core import bench
@@ -212,7 +214,8 @@ def bench_cmd(
         sizes = tuple(int(x) for x in batch_sizes.split(","))
     except ValueError:
         raise UserError(f"--batch-sizes must look like 1,32, got {batch_sizes!r}") from None
-    options = BenchOptions(sizes, threads, provider, repeats, tuple(formats.split(",")) if formats else None, eval_rows)
+    chosen = tuple(formats.split(",")) if formats else None
+    options = BenchOptions(sizes, threads, provider, repeats, chosen, eval_rows, load=load, spin=spin)
     bench(targets or None, options, out, untrained, runs=runs, bundles=bundles, data=data)
     typer.echo(f"results written to {out}/ (results.json, results.csv, results.md, physical_limit.md, latency.png)")
 

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_conv_flops_counted_exactly(bundles):
 
 
 def test_bench_bad_arguments_exit_2(tmp_path):
-    for args in (["--batch-sizes", "8,1"], ["--formats", "onnx-fp16"], ["--batch-sizes", "x"]):
+    for args in (["--batch-sizes", "8,1"], ["--formats", "onnx-fp16"], ["--batch-sizes", "x"], ["--load", "-1"]):
         cli = subprocess.run(
             [sys.executable, "-m", "rakuten_edge.cli", "bench", "--runs", str(tmp_path), *args],
             capture_output=True,
@@ -125,3 +126,22 @@ def test_peak_memory_is_this_process_not_the_parent():
     ballast[::4096] = b"x" * len(ballast[::4096])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 0 < float(out.stdout) < 500
+
+
+def test_rows_under_load_record_it_and_leave_no_load_behind(trained_runs, bundles, prepared_dir, tmp_path):
+    """`--load N`: N busy processes beside each measured row, gone afterwards; `--no-spin` reaches the session."""
+    import psutil
+
+    from rakuten_edge.bench.load import SPIN
+    from rakuten_edge.bench.report import header_line
+
+    runs, out_bundles = tmp_path / "runs", tmp_path / "bundles"
+    shutil.copytree(trained_runs["cnn2"], runs / trained_runs["cnn2"].name)
+    shutil.copytree(bundles["cnn2"]["fp32"], out_bundles / bundles["cnn2"]["fp32"].name)
+    options = BenchOptions((1, 4), repeats=5, eval_rows=16, throughput_seconds=0.2, formats=("onnx-fp32",), load=2)
+    result = bench(None, replace(options, spin=False), out=tmp_path / "out", runs=runs, bundles=out_bundles)
+    assert [r["status"] for r in result["rows"]] == ["✅"] and result["rows"][0]["p50_ms"] > 0
+    assert result["load"] == 2 and result["spin"] is False
+    assert "under load: 2 busy processes" in header_line(result) and "spinning off" in header_line(result)
+    spinning = [p for p in psutil.process_iter(["cmdline"]) if SPIN in " ".join(p.info["cmdline"] or [])]
+    assert spinning == []

@@ -22,6 +22,7 @@ from ..models.registry import REGISTRY, load_object
 from ..progress import console
 from ..run import Run, find_runs
 from ..runtime.manifest import read_manifest
+from .load import busy_processes
 from .machine import describe
 from .subject import BenchOptions, Job, Subject
 
@@ -49,13 +50,13 @@ def plugins() -> tuple[str, ...]:
     return tuple(dict.fromkeys(o for o in origins if o and o != "__main__"))
 
 
-def subject_of(run: Run, bundles_root: Path, workdir: Path, provider: Provider) -> Subject:
+def subject_of(run: Run, bundles_root: Path, workdir: Path, provider: Provider, spin: bool = True) -> Subject:
     bundles = {}
     for fmt in bundle_formats():
         folder = Path(bundles_root) / bundle_name(run.name, fmt)
         if (folder / "manifest.json").is_file():
             bundles[fmt.precision.value] = str(folder)
-    return Subject(run.name, run.key, str(run.folder), bundles, str(workdir), provider.value, plugins())
+    return Subject(run.name, run.key, str(run.folder), bundles, str(workdir), provider.value, spin, plugins())
 
 
 def _feeds(subject: Subject, data: Path | None, eval_rows: int | None, batch: int, path: Path) -> None:
@@ -104,6 +105,8 @@ def check_options(options: BenchOptions) -> BenchOptions:
         raise UserError("batch_sizes must be (1, N) with N >= 2 (latency at batch 1, throughput at N)")
     if options.threads < 1 or options.repeats < 1:
         raise UserError("threads and repeats must be at least 1")
+    if not 0 <= options.load <= 4 * (os.cpu_count() or 1):
+        raise UserError(f"load must be between 0 and {4 * (os.cpu_count() or 1)} busy processes, got {options.load}")
     unknown = [f for f in options.formats or () if f not in FORMATS]
     if unknown:
         raise UserError(f"unknown format(s) {', '.join(unknown)} (choose {', '.join(FORMATS)})")
@@ -142,6 +145,8 @@ def bench(
             "batch_sizes": list(options.batch_sizes),
             "repeats": options.repeats,
             "provider": options.provider.value,
+            "load": options.load,
+            "spin": options.spin,
             "untrained": untrained,
             "rows": [{c: r.get(c) for c in COLUMNS} for r in rows],
             "physical_limit": _physical_limit(run_list, bundles_root, rows, options.threads),
@@ -155,7 +160,7 @@ def bench(
 
 
 def _bench_run(run: Run, bundles_root: Path, workdir: Path, options: BenchOptions, data: Path | None) -> list[dict]:
-    subject = subject_of(run, bundles_root, workdir, options.provider)
+    subject = subject_of(run, bundles_root, workdir, options.provider, options.spin)
     feeds_path = workdir / f"feeds-{run.name}.npz"
     feeds_error = None
     if Precision.fp32.value in subject.bundles:
@@ -203,7 +208,8 @@ def _bench_format(
         prepared = _run_worker(replace(job, prepare=[1, options.batch_sizes[1]]), workdir, options.timeout)
         if not prepared.get("ok"):
             return {"status": "❌", "reason": f"conversion failed: {prepared.get('error')}"}
-    result = _run_worker(job, workdir, options.timeout)
+    with busy_processes(options.load):
+        result = _run_worker(job, workdir, options.timeout)
     if not result.get("ok"):
         return {"status": "❌", "reason": result.get("error", "unknown error")}
     status, reason = "✅", ""

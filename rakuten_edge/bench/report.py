@@ -58,6 +58,8 @@ def header_line(result: dict) -> str:
         f"{m['memory_gib']} GiB; {result['threads']} threads, provider {result['provider']}; latency at batch 1 "
         f"(median and p95 of {result['repeats']} runs after warm-up), throughput at batch {result['batch_sizes'][1]}"
         + ("; seed-size models with random weights (accuracy not applicable)" if result["untrained"] else "")
+        + (f"; under load: {result['load']} busy processes beside each row" if result.get("load") else "")
+        + ("; onnxruntime spinning off" if result.get("spin") is False else "")
     )
 
 

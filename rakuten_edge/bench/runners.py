@@ -24,7 +24,8 @@ def onnx(subject: Subject, fmt: Format, threads: int) -> Predict:
     """The runtime's Classifier on the run's bundle of the format's precision, session calls only."""
     from ..runtime import load
 
-    clf = load(subject.bundles[fmt.from_bundle.value], providers=[fmt.provider or subject.provider], threads=threads)
+    providers = [fmt.provider or subject.provider]
+    clf = load(subject.bundles[fmt.from_bundle.value], providers=providers, threads=threads, spin=subject.spin)
     names = clf.input_names
     return lambda feeds: clf.session.run(["probs"], {n: feeds[n] for n in names})[0]
 

@@ -19,6 +19,8 @@ class BenchOptions:
     eval_rows: int | None = None
     throughput_seconds: float = 2.0
     timeout: float = 900.0
+    load: int = 0  # busy processes running beside each measured row (a shared CPU: decoding, other jobs)
+    spin: bool = True  # onnxruntime threads busy-wait between calls (other runtimes have no such switch)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Subject:
     bundles: dict[str, str]
     workdir: str
     provider: str = "cpu"
+    spin: bool = True  # BenchOptions.spin, for the ONNX runners
     plugins: tuple[str, ...] = ()  # modules a worker imports to see the same registry and formats
 
 

@@ -48,6 +48,9 @@ class Training:
     plateau_patience: int = 2
     encoder_learning_rate: float = 2e-5  # camembert-ft only: see training/torch_trainer.py
     seed: int = 42
+    # BatchNorm statistics recomputed over this many training rows after each epoch (0: Keras' moving averages
+    # alone). Not a seed setting but a better estimate of the same quantity: see training/bn_statistics.py.
+    bn_statistics_rows: int = 1024
 
 
 @dataclass(frozen=True)

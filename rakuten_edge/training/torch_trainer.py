@@ -17,6 +17,7 @@ import numpy as np
 from ..progress import console, progress_bar
 from ..runtime.preprocess import image_tensor
 from .artifacts import write_run_artifacts
+from .bn_statistics import recompute_torch, statistics_rows
 from .skeleton import Context
 from .torch_resume import restore, save_point
 
@@ -26,6 +27,10 @@ HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 def _batches(n: int, batch: int, rng: np.random.Generator | None):
     order = rng.permutation(n) if rng is not None else np.arange(n)
     return [order[i : i + batch] for i in range(0, n, batch)]
+
+
+def _chunks(rows: np.ndarray, batch: int):
+    return [rows[i : i + batch] for i in range(0, len(rows), batch)]
 
 
 def _tensors(pixels, ids, rows, device):
@@ -151,6 +156,10 @@ def train(ctx: Context) -> dict:
             # Each epoch's order depends on (seed, epoch) only, so a resumed run meets the same batches.
             rng = np.random.default_rng([t.seed, epoch])
             loss, acc, rate = _epoch(model, optimizer, ctx.train, x_train, t.batch_size, rng, device, bar, task)
+            if t.bn_statistics_rows > 0:  # counted in the epoch's throughput, as the Keras trainer does
+                t0, rows = time.perf_counter(), statistics_rows(len(ctx.train), t.bn_statistics_rows, t.seed)
+                recompute_torch(model, (_tensors(ctx.train.pixels, x_train, r, device) for r in _chunks(rows, 128)))
+                rate = len(ctx.train) / (len(ctx.train) / rate + time.perf_counter() - t0)
             watch.rates.append(rate)
             val_loss, val_acc, _ = evaluate(model, ctx.val.pixels, x_val, ctx.val.labels, device)
             for k, v in zip(HISTORY_KEYS, (loss, acc, val_loss, val_acc, optimizer.param_groups[1]["lr"])):
