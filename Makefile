@@ -61,6 +61,8 @@ lint: setup
 bench: setup
 	$(CLI) bench --untrained --out bench-results/untrained
 	test ! -d runs || $(CLI) bench --out bench-results/trained
+	# A shared CPU: one busy process per core beside every row (catalogue decoding, other jobs); see benchmarks/README.
+	$(CLI) bench --untrained cnn1 cnn2 cnn3 --load 2 --no-spin --out bench-results/under-load
 	$(PY) benchmarks/update_readme.py README.md
 
 clean:

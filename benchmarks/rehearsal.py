@@ -50,9 +50,19 @@ def _tree_rss(pid: int) -> float:
         return 0.0
 
 
+SEEN: set[tuple[int, int]] = set()  # (device, inode) counted by an earlier step
+
+
 def _disk_mb(path: Path) -> float:
-    files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
-    return sum(f.stat().st_size for f in files if f.is_file()) / 2**20
+    """New disk of a step's output: `data prepare` hard-links the JPEGs into class folders (same disk), so a file
+    already counted by an earlier step (same inode) is not counted again."""
+    total = 0
+    for f in [path] if path.is_file() else path.rglob("*") if path.exists() else []:
+        st = f.stat()
+        if f.is_file() and (st.st_dev, st.st_ino) not in SEEN:
+            SEEN.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    return total / 2**20
 
 
 def run_step(name: str, products: int, argv: list[str], output: Path, log: Path) -> Step:

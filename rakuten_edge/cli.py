@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -10,14 +9,16 @@ from typing import Optional
 
 import typer
 
-# Before any TensorFlow import: keep its C++ start-up chatter off the user's terminal.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from . import paths
+from .choices import Engine, Preset, Provider, QuantMode
+from .cli_render import echo_json
+from .errors import UserError
+from .export.formats import FORMATS
+from .quiet import quiet_tensorflow_import
 
-from . import paths  # noqa: E402
-from .choices import Engine, Preset, Provider, QuantMode  # noqa: E402
-from .cli_render import echo_json  # noqa: E402
-from .errors import UserError  # noqa: E402
-from .export.formats import FORMATS  # noqa: E402
+# Before any TensorFlow import: its C++ start-up lines stay off the user's terminal (export --verbose shows them).
+if "--verbose" not in sys.argv[1:]:
+    quiet_tensorflow_import()
 from .models.registry import REGISTRY  # noqa: E402
 
 
@@ -112,6 +113,7 @@ def predict_cmd(
     threads: Optional[int] = typer.Option(None, help="onnxruntime threads per session."),
     ray_address: Optional[str] = typer.Option(None, help="With --engine ray: a cluster (default RAY_ADDRESS)."),
     strict: bool = typer.Option(False, "--strict", help="With --csv: a bad row is an error, not an issue."),
+    spin: bool = typer.Option(True, "--spin/--no-spin", help="With --csv: onnxruntime threads busy-wait."),
 ) -> None:
     """Classify one product, or with --csv a whole catalogue into a challenge submission file."""
     providers = [provider.value] if provider else None
@@ -123,7 +125,7 @@ def predict_cmd(
         from .catalogue import CatalogueOptions, score_catalogue
 
         options = CatalogueOptions(
-            top_k or 1, batch_size, chunk_size, engine, strict, workers, threads, ray_address, providers
+            top_k or 1, batch_size, chunk_size, engine, strict, workers, threads, ray_address, providers, spin=spin
         )
         echo_json(score_catalogue(csv, images, out, bundle, options).to_dict())
         return
@@ -150,7 +152,7 @@ def serve_cmd(
     max_body_mb: float = typer.Option(10.0, help="Larger request bodies get 413."),
     batch_window_ms: float = typer.Option(2.0, help="Micro-batching window; 0 turns it off."),
     max_inflight: int = typer.Option(64, help="Prediction requests at once before 503."),
-    spin: bool = typer.Option(True, "--spin/--no-spin", help="onnxruntime threads busy-wait between calls."),
+    spin: bool = typer.Option(False, "--spin/--no-spin", help="onnxruntime threads busy-wait between calls."),
 ) -> None:
     """Serve a bundle over HTTP (FastAPI): /v1/predict, /v1/predict/batch, /v1/model, /healthz, /metrics."""
     from .serve import ServeOptions, serve

@@ -145,3 +145,16 @@ def test_rows_under_load_record_it_and_leave_no_load_behind(trained_runs, bundle
     assert "under load: 2 busy processes" in header_line(result) and "spinning off" in header_line(result)
     spinning = [p for p in psutil.process_iter(["cmdline"]) if SPIN in " ".join(p.info["cmdline"] or [])]
     assert spinning == []
+
+
+def test_readme_sections_not_measured_this_time_keep_their_text(tmp_path):
+    from rakuten_edge.bench.report import README_END, README_START, update_readme
+
+    readme = tmp_path / "README.md"
+    block = "### A title\n\nold table A\n\n### B title\n\nold table B\n"
+    readme.write_text(f"intro\n{README_START}\n{block}{README_END}\nafter\n", encoding="utf-8")
+    update_readme(readme, [("B title", None), ("A title", None), ("C title", None)])
+    text = readme.read_text(encoding="utf-8")
+    assert "old table A" in text and "old table B" in text and "C title" not in text
+    assert text.index("B title") < text.index("A title")  # the sections' order, not the old one
+    assert text.startswith("intro\n") and text.endswith("after\n")

@@ -73,3 +73,20 @@ def test_statistics_rows_are_fixed_and_bounded():
     assert np.array_equal(a, b) and len(a) == 1024 and len(set(a.tolist())) == 1024
     assert len(statistics_rows(300, 1024, 42)) == 300
     assert not np.array_equal(a, statistics_rows(5000, 1024, 43))
+
+
+def test_torch_recompute_gives_the_inputs_moments_with_dropout_off():
+    torch = pytest.importorskip("torch")
+    from rakuten_edge.training.bn_statistics import recompute_torch
+
+    torch.manual_seed(0)
+    head = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Dropout(0.5))
+    bn = torch.nn.BatchNorm1d(8, momentum=0.01)
+    model = torch.nn.Sequential(head, bn, torch.nn.Linear(8, 3)).train()
+    x = torch.randn(96, 6) * 3 + 2
+    assert recompute_torch(model, [(x,)]) == 1  # one batch: the cumulative average is that batch's moments
+    with torch.no_grad():
+        h = head.eval()(x)
+    torch.testing.assert_close(bn.running_mean, h.mean(0), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(bn.running_var, h.var(0, unbiased=True), rtol=1e-4, atol=1e-6)
+    assert bn.momentum == 0.01 and not model.training  # restored; left in inference mode

@@ -207,16 +207,23 @@ def chart(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def update_readme(readme: Path, sections: list[tuple[str, dict]]) -> None:
-    """Replace the README block between the bench markers with tables generated from results."""
+def update_readme(readme: Path, sections: list[tuple[str, dict | None]]) -> None:
+    """Replace the README block between the bench markers with tables generated from results; a section whose
+    result is None (not measured this time) keeps the text it had."""
     text = readme.read_text(encoding="utf-8")
     if README_START not in text or README_END not in text:
         raise ValueError(f"{readme} has no {README_START} … {README_END} block")
-    body = "\n".join(
-        f"### {title}\n\n{markdown(result)}\nTargets, checked by the bench:\n\n{targets_markdown(result)}\n"
-        f"Physical limit:\n\n{physical_markdown(result)}"
-        for title, result in sections
-    )
     head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
+    old, tail = rest.split(README_END, 1)
+    kept = {part.split("\n", 1)[0].strip(): part.strip() for part in old.split("### ")[1:]}
+    parts = []
+    for title, result in sections:
+        if result is not None:
+            parts.append(
+                f"### {title}\n\n{markdown(result)}\nTargets, checked by the bench:\n\n{targets_markdown(result)}\n"
+                f"Physical limit:\n\n{physical_markdown(result)}"
+            )
+        elif title in kept:
+            parts.append(f"### {kept[title]}\n")
+    body = "\n".join(parts)
     readme.write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}", encoding="utf-8")

@@ -42,10 +42,11 @@ class ChunkScorer:
         strict: bool,
         threads: int | None,
         providers: list[str] | None,
+        spin: bool = True,
     ):
         from ..runtime.classifier import Classifier
 
-        self.clf = Classifier(bundle, providers, threads)
+        self.clf = Classifier(bundle, providers, threads, spin)
         self.csv, self.header, self.images = Path(csv), tuple(header), Path(images)
         self.spans = {int(k): Span(**v) for k, v in spans.items()}
         self.top_k, self.batch_size, self.strict = top_k, batch_size, strict
@@ -121,6 +122,7 @@ def run_ray(
             "strict": options.strict,
             "threads": options.threads or 1,
             "providers": options.providers,
+            "spin": options.spin,
         }
         ds = ray.data.from_items([{"chunk": s.number} for s in pending], override_num_blocks=len(pending))
         ds = ds.map_batches(

@@ -27,7 +27,9 @@ class ServeOptions:
     max_batch: int = 32
     max_inflight: int = 64  # prediction requests served at once before 503
     workers: int | None = None  # decode/inference pool (default: the cores)
-    spin: bool = True  # onnxruntime threads busy-wait between calls (see build_app)
+    # onnxruntime threads busy-wait between calls. Off by default: a service shares its cores (decoding, other jobs);
+    # seed cnn2 int8 beside 2 busy processes took 6.08 ms per call spinning, 2.59 ms not (bench --load 2).
+    spin: bool = False
 
     def check(self) -> ServeOptions:
         if not 0 <= self.port <= 65535:
@@ -49,8 +51,8 @@ def build_app(bundle: str | Path | None = None, options: ServeOptions = ServeOpt
 
     options = options.check()
     cores = os.cpu_count() or 1
-    # Spinning trades CPU for latency: with idle gaps between requests a batch-1 call of seed-size cnn3 int8 took
-    # 2.9 ms spinning and 4.1 ms not (threads woken per call); under load spinning takes cores from decoding.
+    # Spinning trades CPU for latency: alone, with idle gaps between requests, a batch-1 call of seed-size cnn3 int8
+    # took 2.9 ms spinning and 4.1 ms not (threads woken per call); beside other work spinning loses (ServeOptions).
     clf = Classifier(Path(bundle) if bundle else best_bundle(paths.BUNDLES), threads=options.threads, spin=options.spin)
     app = create_app(
         clf,

@@ -101,8 +101,8 @@ def fit_keras(
         model = load_point(point[1])
     else:
         model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    # Training calls only, the saved model stays stock: cnn3 seed 38 -> 51 samples per CPU-second with fused batch
-    # norms, then 94 -> 125 samples/s with bfloat16 convolutions (see fused_bn.py, bf16_conv.py).
+    # Training calls only, the saved model stays stock. cnn3 seed steps (benchmarks/train_speed.py): stock 69.9
+    # samples/s, fused batch norms 93.7, + bfloat16 convolutions 114.7 (see fused_bn.py, bf16_conv.py).
     fuse_batch_norms(model)
     bf16_convolutions(model)
     best = ctx.checkpoints.best(".keras")
