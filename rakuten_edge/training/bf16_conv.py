@@ -6,7 +6,8 @@ lost 14% instead: its batch norms leave TensorFlow's fused float32 kernel (fused
 Here only the convolution's operands are rounded to bfloat16 (8 bits of mantissa, float32's range); it accumulates
 and returns float32, bias, ReLU, batch norm and the variables stay float32, and the optimizer updates float32
 weights. Only the training call is swapped, on the instances (validation, prediction, the BN statistics pass, the
-saved `.keras` file and the ONNX export are stock float32), as in fused_bn.py.
+saved `.keras` file and the ONNX export are stock float32), as in fused_bn.py. The demo's cnn3 (6,000 rows, 10
+epochs): 0.7433 validation accuracy at 111 samples/s with it, 0.7320 at 92.5 without (1,500 rows: ±0.011).
 """
 
 from __future__ import annotations
