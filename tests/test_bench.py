@@ -139,7 +139,9 @@ def test_rows_under_load_record_it_and_leave_no_load_behind(trained_runs, bundle
     shutil.copytree(trained_runs["cnn2"], runs / trained_runs["cnn2"].name)
     shutil.copytree(bundles["cnn2"]["fp32"], out_bundles / bundles["cnn2"]["fp32"].name)
     options = BenchOptions((1, 4), repeats=5, eval_rows=16, throughput_seconds=0.2, formats=("onnx-fp32",), load=2)
-    result = bench(None, replace(options, spin=False), out=tmp_path / "out", runs=runs, bundles=out_bundles)
+    result = bench(
+        None, replace(options, spin=False), out=tmp_path / "out", runs=runs, bundles=out_bundles, data=prepared_dir
+    )
     assert [r["status"] for r in result["rows"]] == ["✅"] and result["rows"][0]["p50_ms"] > 0
     assert result["load"] == 2 and result["spin"] is False
     assert "under load: 2 busy processes" in header_line(result) and "spinning off" in header_line(result)
