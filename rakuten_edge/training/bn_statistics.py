@@ -40,37 +40,36 @@ def recompute(model, inputs: list, chunk: int = 256, _cache: dict | None = None)
 
     layers = batch_norm_layers(model)
     dropouts = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
-    saved = [(layer.momentum, layer) for layer in layers], [(layer.rate, layer) for layer in dropouts]
+    saved = [layer.momentum for layer in layers], [layer.rate for layer in dropouts]
     cache = _cache if _cache is not None else {}
-    if "step" not in cache:  # traced once with momentum 0 and rate 0 (both are read when tracing)
-        for layer in layers:
-            layer.momentum = 0.0
-        for layer in dropouts:
-            layer.rate = 0.0
-        cache["step"] = tf.function(lambda *x: model(list(x), training=True))
     n = len(inputs[0])
-    sums = [[np.zeros(layer.moving_mean.shape, np.float64)] * 2 for layer in layers]
+    starts = range(0, n - chunk + 1, chunk) if n >= chunk else [0]
+    mean_sum = [np.zeros(layer.moving_mean.shape, np.float64) for layer in layers]
+    square_sum = [np.zeros(layer.moving_mean.shape, np.float64) for layer in layers]
     try:
+        # Momentum 0 and dropout rate 0 for the pass; both are read when the step is traced (once, cached).
         for layer in layers:
             layer.momentum = 0.0
         for layer in dropouts:
             layer.rate = 0.0
-        starts = range(0, n - chunk + 1, chunk) if n >= chunk else [0]
+        if "step" not in cache:
+            cache["step"] = tf.function(lambda *x: model(list(x), training=True))
+        step = cache["step"]
         for start in starts:
-            cache["step"](*[x[start : start + chunk] for x in inputs])
-            for acc, layer in zip(sums, layers, strict=True):
+            step(*[x[start : start + chunk] for x in inputs])
+            for i, layer in enumerate(layers):
                 mean = layer.moving_mean.numpy().astype(np.float64)
-                acc[0] = acc[0] + mean
-                acc[1] = acc[1] + layer.moving_variance.numpy() + mean**2
+                mean_sum[i] += mean
+                square_sum[i] += layer.moving_variance.numpy() + mean**2
     finally:
-        for momentum, layer in saved[0]:
+        for layer, momentum in zip(layers, saved[0], strict=True):
             layer.momentum = momentum
-        for rate, layer in saved[1]:
+        for layer, rate in zip(dropouts, saved[1], strict=True):
             layer.rate = rate
-    for (mean_sum, square_sum), layer in zip(sums, layers, strict=True):
-        mean = mean_sum / len(starts)
+    for layer, total, squares in zip(layers, mean_sum, square_sum, strict=True):
+        mean = total / len(starts)
         layer.moving_mean.assign(mean.astype(np.float32))
-        layer.moving_variance.assign(np.maximum(square_sum / len(starts) - mean**2, 0.0).astype(np.float32))
+        layer.moving_variance.assign(np.maximum(squares / len(starts) - mean**2, 0.0).astype(np.float32))
     return len(layers)
 
 

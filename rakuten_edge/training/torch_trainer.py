@@ -29,10 +29,6 @@ def _batches(n: int, batch: int, rng: np.random.Generator | None):
     return [order[i : i + batch] for i in range(0, n, batch)]
 
 
-def _chunks(rows: np.ndarray, batch: int):
-    return [rows[i : i + batch] for i in range(0, len(rows), batch)]
-
-
 def _tensors(pixels, ids, rows, device):
     import torch
 
@@ -158,7 +154,8 @@ def train(ctx: Context) -> dict:
             loss, acc, rate = _epoch(model, optimizer, ctx.train, x_train, t.batch_size, rng, device, bar, task)
             if t.bn_statistics_rows > 0:  # counted in the epoch's throughput, as the Keras trainer does
                 t0, rows = time.perf_counter(), statistics_rows(len(ctx.train), t.bn_statistics_rows, t.seed)
-                recompute_torch(model, (_tensors(ctx.train.pixels, x_train, r, device) for r in _chunks(rows, 128)))
+                chunks = _batches(len(rows), 128, None)
+                recompute_torch(model, (_tensors(ctx.train.pixels, x_train, rows[c], device) for c in chunks))
                 rate = len(ctx.train) / (len(ctx.train) / rate + time.perf_counter() - t0)
             watch.rates.append(rate)
             val_loss, val_acc, _ = evaluate(model, ctx.val.pixels, x_val, ctx.val.labels, device)
