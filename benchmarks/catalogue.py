@@ -52,11 +52,15 @@ def _head(csv_path: Path, rows: int, dest: Path) -> Path:
 
 def _bundles(work: Path) -> dict[str, Path]:
     from rakuten_edge.bench.untrained import build
+    from rakuten_edge.choices import Precision
+    from rakuten_edge.tables.formats import bundle_format, bundle_name
 
     root = work / "bundles"
-    if not (root / "cnn3-untrained-int8" / "manifest.json").is_file():
+    # The bundle names the export writes, from the format table (one per precision).
+    folders = {p.value: root / bundle_name("cnn3-untrained", bundle_format(p)) for p in Precision}
+    if not all((f / "manifest.json").is_file() for f in folders.values()):
         build(work / "runs", ["cnn3"], root)
-    return {"fp32": root / "cnn3-untrained-fp32", "int8": root / "cnn3-untrained-int8"}
+    return folders
 
 
 def _score(csv_path: Path, images: Path, bundle: Path, out: Path, engine: str) -> dict:

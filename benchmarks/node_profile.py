@@ -25,29 +25,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def profile(bundle: Path, runs: int, threads: int, spin: bool) -> tuple[dict[str, tuple[str, float]], float]:
     """{node: (op type, mean µs per call)} and the mean wall ms per call."""
-    import onnxruntime as ort
-
-    from rakuten_edge.bench.flops import _dummy_feeds
+    from rakuten_edge.runtime.engine import EngineOptions, open_engine
     from rakuten_edge.runtime.manifest import read_manifest
 
     manifest = read_manifest(bundle, verify=False)
     text = manifest["preprocessing"]["text"]
     length = int(text.get("sequence_length") or text["max_length"])
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    if not spin:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     with tempfile.TemporaryDirectory() as tmp:
-        options.enable_profiling, options.profile_file_prefix = True, str(Path(tmp) / "profile")
-        session = ort.InferenceSession(str(bundle / "model.onnx"), options, providers=["CPUExecutionProvider"])
-        feeds = _dummy_feeds(session, 1, length)
+        options = EngineOptions(threads=threads, spin=spin, profile=str(Path(tmp) / "profile"))
+        engine = open_engine(bundle / "model.onnx", options=options)
+        feeds = {
+            t.name: np.ones(
+                [d if isinstance(d, int) else (1 if i == 0 else length) for i, d in enumerate(t.shape)], dtype=t.dtype
+            )
+            for t in engine.inputs()
+        }
         for _ in range(20):
-            session.run(None, feeds)
+            engine.run(feeds)
         start = time.perf_counter()
         for _ in range(runs):
-            session.run(None, feeds)
+            engine.run(feeds)
         wall_ms = (time.perf_counter() - start) * 1000 / runs
-        events = json.loads(Path(session.end_profiling()).read_text())
+        events = json.loads(Path(engine.close()["profile"]).read_text())
     per_node: dict[str, list[float]] = defaultdict(list)
     ops: dict[str, str] = {}
     for e in events:

@@ -131,8 +131,9 @@ def rehearse(work: Path, scale: float) -> list[Step]:
             logs / "export.log",
         ),
     ]
-    int8 = bundles / "cnn3-int8"
-    bundle = int8 if (int8 / "manifest.json").is_file() else bundles / "cnn3-fp32"
+    from rakuten_edge.bundles import best_bundle
+
+    bundle = best_bundle(bundles)  # the int8 bundle when its gates passed, else fp32: the CLI's own choice
     steps.append(
         run_step(
             f"score {test_n:,} test products ({bundle.name})",

@@ -13,8 +13,8 @@ from . import paths
 from .choices import Engine, Preset, Provider, QuantMode
 from .cli_render import echo_json
 from .errors import UserError
-from .export.formats import FORMATS
 from .quiet import quiet_tensorflow_import
+from .tables.engines import ENGINES
 
 # Before any TensorFlow import: its C++ start-up lines stay off the user's terminal (export --verbose shows them).
 if "--verbose" not in sys.argv[1:]:
@@ -28,6 +28,8 @@ def model_choices() -> type[Enum]:
 
 
 ModelKey = model_choices()
+BACKEND_HELP = f"Pin the engine ({', '.join(ENGINES)}); default: the bundle's tuning for this CPU, else onnxruntime."
+PRECISION_HELP = "Pin the engine's precision (openvino: f32 or bf16); default: the tuned or the graph's own."
 
 app = typer.Typer(
     add_completion=False,
@@ -37,6 +39,7 @@ app = typer.Typer(
 )
 
 from .cli_data import camembert_app, data_app  # noqa: E402
+from .cli_measure import bench_cmd, tune_cmd  # noqa: E402
 
 app.add_typer(data_app, name="data")
 app.add_typer(camembert_app, name="camembert")
@@ -114,6 +117,8 @@ def predict_cmd(
     ray_address: Optional[str] = typer.Option(None, help="With --engine ray: a cluster (default RAY_ADDRESS)."),
     strict: bool = typer.Option(False, "--strict", help="With --csv: a bad row is an error, not an issue."),
     spin: bool = typer.Option(True, "--spin/--no-spin", help="With --csv: onnxruntime threads busy-wait."),
+    backend: Optional[str] = typer.Option(None, help=BACKEND_HELP),
+    precision: Optional[str] = typer.Option(None, help=PRECISION_HELP),
 ) -> None:
     """Classify one product, or with --csv a whole catalogue into a challenge submission file."""
     providers = [provider.value] if provider else None
@@ -125,7 +130,18 @@ def predict_cmd(
         from .catalogue import CatalogueOptions, score_catalogue
 
         options = CatalogueOptions(
-            top_k or 1, batch_size, chunk_size, engine, strict, workers, threads, ray_address, providers, spin=spin
+            top_k or 1,
+            batch_size,
+            chunk_size,
+            engine,
+            strict,
+            workers,
+            threads,
+            ray_address,
+            providers,
+            spin=spin,
+            backend=backend,
+            precision=precision,
         )
         echo_json(score_catalogue(csv, images, out, bundle, options).to_dict())
         return
@@ -133,7 +149,7 @@ def predict_cmd(
         raise UserError("give IMAGE and TEXT (one product), or --csv with --images and --out (a catalogue)")
     from .predict import predict
 
-    result = predict(image, text, description, bundle=bundle, top_k=top_k or 3, providers=providers)
+    result = predict(image, text, description, bundle, top_k or 3, providers, backend, precision)
     if as_json:
         echo_json(result)
         return
@@ -153,12 +169,23 @@ def serve_cmd(
     batch_window_ms: float = typer.Option(2.0, help="Micro-batching window; 0 turns it off."),
     max_inflight: int = typer.Option(64, help="Prediction requests at once before 503."),
     spin: bool = typer.Option(False, "--spin/--no-spin", help="onnxruntime threads busy-wait between calls."),
+    backend: Optional[str] = typer.Option(None, help=BACKEND_HELP),
+    precision: Optional[str] = typer.Option(None, help=PRECISION_HELP),
 ) -> None:
     """Serve a bundle over HTTP (FastAPI): /v1/predict, /v1/predict/batch, /v1/model, /healthz, /metrics."""
     from .serve import ServeOptions, serve
 
     options = ServeOptions(
-        host, port, threads, api_key, max_body_mb, batch_window_ms, max_inflight=max_inflight, spin=spin
+        host,
+        port,
+        threads,
+        api_key,
+        max_body_mb,
+        batch_window_ms,
+        max_inflight=max_inflight,
+        spin=spin,
+        backend=backend,
+        precision=precision,
     )
     serve(bundle, options)
 
@@ -189,37 +216,8 @@ def evaluate_cmd(
     typer.echo(f"reports written under {out}/")
 
 
-@app.command("bench")
-def bench_cmd(
-    targets: Optional[list[str]] = typer.Argument(None, help="Bundles, run names or model keys; default: every run."),
-    batch_sizes: str = typer.Option("1,32", help="1,N: latency at batch 1, throughput at batch N."),
-    threads: int = typer.Option(2, help="Intra-op threads for every format."),
-    provider: Provider = typer.Option(Provider.cpu, help="cpu or cuda (ONNX formats; says so when CUDA is missing)."),
-    repeats: int = typer.Option(100, help="Timed batch-1 runs per row (after warm-up)."),
-    out: Path = typer.Option(Path("bench-results"), help="Where results.{json,csv,md} and latency.png go."),
-    untrained: bool = typer.Option(
-        False, "--untrained", help="Seed-size models with random weights (base-size CamemBERT)."
-    ),
-    formats: Optional[str] = typer.Option(None, help="Comma-separated subset of: " + ", ".join(FORMATS)),
-    data: Path = typer.Option(paths.PREPARED, help="Prepared data (accuracy columns)."),
-    runs: Path = typer.Option(paths.RUNS, help="Runs root."),
-    bundles: Path = typer.Option(paths.BUNDLES, help="Bundles root."),
-    eval_rows: Optional[int] = typer.Option(None, help="Validation rows for the accuracy columns (default: all)."),
-    load: int = typer.Option(0, help="Busy processes running beside every measured row (a shared CPU)."),
-    spin: bool = typer.Option(True, "--spin/--no-spin", help="onnxruntime threads busy-wait between calls."),
-) -> None:
-    """Latency, throughput, size, cold start, memory and accuracy of every model in every format."""
-    from .bench.core import bench
-    from .bench.subject import BenchOptions
-
-    try:
-        sizes = tuple(int(x) for x in batch_sizes.split(","))
-    except ValueError:
-        raise UserError(f"--batch-sizes must look like 1,32, got {batch_sizes!r}") from None
-    chosen = tuple(formats.split(",")) if formats else None
-    options = BenchOptions(sizes, threads, provider, repeats, chosen, eval_rows, load=load, spin=spin)
-    bench(targets or None, options, out, untrained, runs=runs, bundles=bundles, data=data)
-    typer.echo(f"results written to {out}/ (results.json, results.csv, results.md, physical_limit.md, latency.png)")
+app.command("bench")(bench_cmd)
+app.command("tune")(tune_cmd)
 
 
 def main() -> None:

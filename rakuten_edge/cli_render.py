@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .choices import Precision
+
 
 def echo_json(obj) -> None:
     """A command's result on stdout as JSON (progress and notes go to stderr)."""
@@ -49,6 +51,6 @@ def evaluation_table(results: list[dict]) -> None:
         )
     console.print(table)
     for r in results:
-        if r["precision"] == "fp32" and r["vs_native"].get("differences"):
+        if not Precision(r["precision"]).lossy and r["vs_native"].get("differences"):
             diffs = "; ".join(r["vs_native"]["differences"][:10])
             console.print(f"{Path(r['bundle']).name} differs from its native report: {diffs}", markup=False)

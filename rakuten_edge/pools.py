@@ -28,3 +28,22 @@ def _die_with_parent(parent: int) -> None:
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers or os.cpu_count() or 1, initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def json_worker(module: str, spec: str, env: dict, timeout: float) -> dict:
+    """`python -m module spec` in a fresh process (a measured row, a tune candidate): its last JSON line, or
+    {"ok": False, "error": one line} when it timed out or printed none."""
+    import json
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", module, spec], capture_output=True, text=True, env=env, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"ok": False, "error": f"worker exited {proc.returncode}: {tail[:300]}"}
+    return json.loads(lines[-1])

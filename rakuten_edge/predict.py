@@ -16,20 +16,19 @@ def predict(
     bundle: Path | None = None,
     top_k: int = 3,
     providers: list[str] | None = None,
+    backend: str | None = None,
+    precision: str | None = None,
 ) -> dict:
-    from .runtime import load
+    from .runtime import STRICT, load
 
-    if top_k < 1 or top_k > 27:
-        raise UserError(f"top_k must be between 1 and 27, got {top_k}")
-    if not (text or "").strip() and not (description or "").strip():
-        raise UserError("the product text is empty: give a designation (and optionally a description)")
     image = Path(image)
     if not image.is_file():
         raise UserError(f"image not found: {image}")
     chosen = Path(bundle) if bundle else best_bundle(paths.BUNDLES)
-    classifier = load(chosen, providers=providers)
+    classifier = load(chosen, providers=providers, backend=backend, precision=precision)
     try:
-        result = classifier.predict(image, text, description, top_k=top_k)
-    except ValueError as exc:
-        raise UserError(f"{image}: {exc}") from None
-    return {"bundle": str(chosen), "provider": classifier.providers[0], **result.to_dict()}
+        answers = classifier.classify([image], [text], [description], STRICT, top_k)
+    except ValueError as exc:  # an InputError (empty text, unreadable image) or a top_k out of range
+        field = getattr(exc, "field", None)
+        raise UserError(f"{image}: {exc}" if field == "image" else str(exc)) from None
+    return answers.to_dict()

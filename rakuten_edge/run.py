@@ -93,24 +93,12 @@ class Run:
         return self._json(self.CONFIG)
 
     @cached_property
-    def config(self):
-        from .models.config import ModelConfig
-
-        return ModelConfig.from_dict(self.config_dict)
-
-    @cached_property
     def metrics(self) -> dict:
         return self._json(self.METRICS)
 
     @property
     def key(self) -> str:
         return self.config_dict["key"]
-
-    @property
-    def entry(self):
-        from .models.registry import get_model
-
-        return get_model(self.key)
 
     @property
     def untrained(self) -> bool:

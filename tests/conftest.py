@@ -87,16 +87,15 @@ SLOW_FIXTURES = {"trained_runs", "bundles", "tiny_camembert"}
 
 
 def pytest_collection_modifyitems(items):
-    """A test that needs a trained model (or trains one) is slow: `pytest -m "not slow"` is the fast tier."""
-    for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or "train(" in _source(item):
-            item.add_marker(pytest.mark.slow)
-
-
-def _source(item) -> str:
-    import inspect
-
-    try:
-        return inspect.getsource(item.function)
-    except (OSError, TypeError, AttributeError):
-        return ""
+    """Slow tests carry an explicit `slow` marker. A test that asks for a trained model without one is an error
+    here, so the fast tier never starts training by accident."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            f"these tests use a trained-model fixture ({', '.join(sorted(SLOW_FIXTURES))}) without "
+            f"@pytest.mark.slow: {', '.join(unmarked)}"
+        )

@@ -33,6 +33,7 @@ def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
     return result, root / "out"
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_every_format_gets_a_row(bench_result):
     result, out = bench_result
     formats = [r["format"] for r in result["rows"]]
@@ -44,6 +45,7 @@ def test_every_format_gets_a_row(bench_result):
     assert not result["leftover"], "the bench's work folder (feeds, flatbuffers) must be removed"
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_failing_format_is_a_cross_row_and_the_rest_runs(bench_result):
     rows = {r["format"]: r for r in bench_result[0]["rows"]}
     assert rows["onnx-int8"]["status"] == "❌" and "sha256" in rows["onnx-int8"]["reason"]
@@ -51,6 +53,7 @@ def test_failing_format_is_a_cross_row_and_the_rest_runs(bench_result):
         assert rows[fmt]["status"] == "✅", (fmt, rows[fmt]["reason"])
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_numbers_are_plausible(bench_result):
     rows = [r for r in bench_result[0]["rows"] if r["status"] == "✅"]
     for r in rows:
@@ -64,6 +67,7 @@ def test_numbers_are_plausible(bench_result):
     assert limit["peak_gflops"]["fp32"] > 0 and all(0 < r["efficiency_batch1"] < 1 for r in limit["rows"])
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_conv_flops_counted_exactly(bundles):
     # tiny image branch: 8, 16, 16 filters of 3x3 on 128, 64, 32 px ("same" padding)
     expected = 2 * 9 * (128 * 128 * 8 * 1 + 64 * 64 * 16 * 8 + 32 * 32 * 16 * 16)
@@ -72,13 +76,21 @@ def test_conv_flops_counted_exactly(bundles):
 
 
 def test_bench_bad_arguments_exit_2(tmp_path):
-    for args in (["--batch-sizes", "8,1"], ["--formats", "onnx-fp16"], ["--batch-sizes", "x"], ["--load", "-1"]):
+    # The runs folder is empty too: each argument must be refused first, with a line that names it.
+    cases = {
+        ("--batch-sizes", "8,1"): "batch_sizes must be (1, N)",
+        ("--formats", "onnx-fp16"): "unknown format(s) onnx-fp16",
+        ("--batch-sizes", "x"): "--batch-sizes must look like 1,32",
+        ("--load", "-1"): "load must be between 0 and",
+    }
+    for args, reason in cases.items():
         cli = subprocess.run(
             [sys.executable, "-m", "rakuten_edge.cli", "bench", "--runs", str(tmp_path), *args],
             capture_output=True,
             text=True,
         )
-        assert cli.returncode == 2 and "Traceback" not in cli.stderr, args
+        lines = cli.stderr.strip().splitlines()
+        assert cli.returncode == 2 and len(lines) == 1 and reason in lines[0], (args, cli.stderr)
 
 
 def test_targets_are_checked_from_the_rows():
@@ -128,6 +140,7 @@ def test_peak_memory_is_this_process_not_the_parent():
     assert 0 < float(out.stdout) < 500
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_rows_under_load_record_it_and_leave_no_load_behind(trained_runs, bundles, prepared_dir, tmp_path):
     """`--load N`: N busy processes beside each measured row, gone afterwards; `--no-spin` reaches the session."""
     import psutil

@@ -75,6 +75,7 @@ def test_statistics_rows_are_fixed_and_bounded():
     assert not np.array_equal(a, statistics_rows(5000, 1024, 43))
 
 
+@pytest.mark.slow  # a torch model in training mode
 def test_torch_recompute_gives_the_inputs_moments_with_dropout_off():
     torch = pytest.importorskip("torch")
     from rakuten_edge.training.bn_statistics import recompute_torch

@@ -16,6 +16,7 @@ def _source_weights(tiny_camembert):
     return load_file(tiny_camembert / "model.safetensors")
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_tiny_encoder_loads_like_a_checkpoint(tiny_camembert):
     from transformers import AutoModel, AutoTokenizer
 
@@ -26,6 +27,7 @@ def test_tiny_encoder_loads_like_a_checkpoint(tiny_camembert):
     assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id and max(ids) < len(tok)
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_frozen_encoder_unchanged_finetuned_encoder_changed(trained_runs, tiny_camembert):
     source = _source_weights(tiny_camembert)
     frozen = load_file(trained_runs["camembert"] / "encoder" / "model.safetensors")
@@ -37,6 +39,7 @@ def test_frozen_encoder_unchanged_finetuned_encoder_changed(trained_runs, tiny_c
     assert len(changed) > len(source) // 2, f"only {len(changed)} encoder tensors changed"
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_embedding_cache_hit_on_rerun(trained_runs, prepared_dir, tiny_camembert, embedding_cache, tmp_path):
     first = json.loads((trained_runs["camembert"] / "metrics.json").read_text())
     assert first["embedded_texts"] > 0
@@ -57,6 +60,7 @@ def test_embedding_cache_hit_on_rerun(trained_runs, prepared_dir, tiny_camembert
     )
 
 
+@pytest.mark.slow  # about 25 s: the trainer starts before it finds no model
 def test_missing_model_gives_one_clear_message(prepared_dir, tmp_path, monkeypatch):
     from rakuten_edge.training import train
 
@@ -85,6 +89,7 @@ def test_missing_model_gives_one_clear_message(prepared_dir, tmp_path, monkeypat
     assert cli.returncode == 2 and "Traceback" not in cli.stderr and "camembert tiny" in cli.stderr
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_finetuned_saved_without_pickle(trained_runs):
     run = trained_runs["camembert-ft"]
     assert (run / "model.safetensors").is_file() and (run / "encoder" / "tokenizer.json").is_file()
@@ -92,11 +97,13 @@ def test_finetuned_saved_without_pickle(trained_runs):
 
 
 @pytest.mark.parametrize("key", ["camembert", "camembert-ft"])
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_run_records_the_encoder_it_used(trained_runs, tiny_camembert, key):
     config = json.loads((trained_runs[key] / "config.json").read_text())
     assert config["encoder"]["name_or_path"] == str(tiny_camembert) and config["encoder"]["max_length"] == 64
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_encoder_options_checked(prepared_dir, tiny_camembert, tmp_path):
     from rakuten_edge.training import train
 

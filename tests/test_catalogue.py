@@ -52,6 +52,7 @@ def _read(path: Path) -> list[list[str]]:
         return list(csv.reader(f))
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_local_catalogue_end_to_end(catalogue, bundles, tmp_path):
     out = tmp_path / "predictions.csv"
     summary = score_catalogue(
@@ -84,6 +85,7 @@ def test_local_catalogue_end_to_end(catalogue, bundles, tmp_path):
     assert not list(tmp_path.glob(".*"))  # no parts, no temporary files left
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_strict_makes_a_bad_row_an_error(catalogue, bundles, tmp_path):
     out = tmp_path / "p.csv"
     with pytest.raises(UserError, match="image missing"):
@@ -97,6 +99,7 @@ def test_strict_makes_a_bad_row_an_error(catalogue, bundles, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_malformed_csv_is_one_clear_error_before_any_work(catalogue, bundles, tmp_path):
     bad_columns = tmp_path / "cols.csv"
     bad_columns.write_text(",designation,productid\n0,a,1\n", encoding="utf-8")
@@ -150,6 +153,7 @@ def _cli(catalogue, bundle, out, *extra):
     ]
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_killed_run_resumes_to_the_same_files(catalogue, bundles, tmp_path):
     bundle = bundles["cnn3"]["int8"]
     slow = ["--chunk-size", "8", "--batch-size", "1", "--workers", "1"]
@@ -175,6 +179,7 @@ def test_killed_run_resumes_to_the_same_files(catalogue, bundles, tmp_path):
     assert not parts.exists()
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_ray_engine_gives_the_local_output(catalogue, bundles, tmp_path):
     pytest.importorskip("ray")
     outs = {}

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from images import prepared_images
 
 from rakuten_edge.models.registry import REGISTRY
 
@@ -39,6 +40,7 @@ def test_cli_offers_a_registered_model(toy):
     assert out.returncode == 0 and "toy" in out.stdout, out.stderr[-500:]
 
 
+@pytest.mark.slow  # about 11 s: trains, exports and benches the toy
 def test_train_export_bench_pick_up_the_toy_model_and_format(toy, prepared_dir, tmp_path):
     from rakuten_edge.bench.core import bench
     from rakuten_edge.bench.subject import BenchOptions
@@ -76,7 +78,7 @@ def test_train_export_bench_pick_up_the_toy_model_and_format(toy, prepared_dir, 
 
 
 def _an_image(prepared_dir: Path) -> Path:
-    return next((prepared_dir / "split_val").rglob("*.jpg"))
+    return prepared_images(prepared_dir, 1)[0]
 
 
 def test_parametrized_tests_collect_the_toy_model():

@@ -30,6 +30,7 @@ def _train(fused: bool):
     return model, swapped, x
 
 
+@pytest.mark.slow  # trains a Keras model
 def test_fused_batch_norm_matches_keras(tmp_path):
     stock, _, x = _train(False)
     fused, swapped, _ = _train(True)

@@ -1,34 +1,19 @@
 """Hostile input, as a user or a file can send it: each case ends in a valid answer or one clear error
 (ValueError from the image loader, BundleError from the runtime, exit 2 from the CLI), never anything else."""
 
-import io
-import struct
-import zlib
-
 import numpy as np
 import pytest
+from images import encoded, png_claiming
 from PIL import Image
 
 from rakuten_edge.runtime.preprocess import TextVectorizer, keras_tokens, load_image, product_text
 
-
-def _save(img: Image.Image, fmt: str, **kw) -> bytes:
-    out = io.BytesIO()
-    img.save(out, fmt, **kw)
-    return out.getvalue()
+_save = encoded
 
 
 def _gradient(mode="RGB", size=(300, 200)) -> Image.Image:
     rng = np.random.default_rng(0)
     return Image.fromarray(rng.integers(0, 200, (size[1], size[0], 3), dtype=np.uint8)).convert(mode)
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    data = bytearray(_save(Image.new("L", (8, 8), 255), "PNG"))
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
-    return bytes(data)
 
 
 def _exif_rotated() -> bytes:
@@ -72,7 +57,7 @@ INVALID = {
     "empty bytes": lambda: b"",
     "svg renamed .jpg": lambda: b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>",
     "html": lambda: b"<html><body>not an image</body></html>",
-    "bomb by header (40000x40000 png)": lambda: _png_claiming(40_000, 40_000),
+    "bomb by header (40000x40000 png)": lambda: png_claiming(40_000, 40_000),
     "bomb by content (9000x9000 png)": lambda: _save(Image.new("L", (9_000, 9_000), 255), "PNG"),
     "png header only": lambda: _save(Image.new("L", (8, 8)), "PNG")[:40],
     "nan array": lambda: np.full((10, 10), np.nan, np.float32),
@@ -227,6 +212,7 @@ CLI_CASES = {
 
 
 @pytest.mark.parametrize("case", list(BUNDLE_CASES))
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_bad_bundles_are_one_bundle_error(case, bundles, tmp_path):
     import shutil
     import subprocess
@@ -254,8 +240,9 @@ def test_bad_bundles_are_one_bundle_error(case, bundles, tmp_path):
     )
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_python_api_errors_are_clear(bundles):
-    from rakuten_edge.runtime import load
+    from rakuten_edge.runtime import STRICT, InputError, load
 
     clf = load(bundles["cnn3"]["fp32"])
     with pytest.raises(ValueError, match="texts is None"):
@@ -264,7 +251,16 @@ def test_python_api_errors_are_clear(bundles):
         clf.predict(np.full((50, 50), np.nan), "Piscine")
     with pytest.raises(ValueError, match="images but"):
         clf.predict_proba([JPEG, JPEG], ["a"])
-    assert clf.predict(JPEG, "").prdtypecode in {label["prdtypecode"] for label in clf.labels}
+    # The Python API's policy: empty text is scored as empty text (all padding), and the answer says so.
+    empty = clf.predict(JPEG, "")
+    pixels = load_image(JPEG, clf.image_size)[None]
+    expected = clf.prediction(clf.run(clf.encode(pixels, [""]))[0], 3)
+    assert empty.issues == ("empty text",) and empty.top_k == expected.top_k
+    assert not clf.encode(pixels, [""])[clf.input_names[1]].any()  # the text input is all padding
+    # Under the strict policy (predict, serve) the same input is one error naming the field.
+    with pytest.raises(InputError, match="product text is empty") as strict:
+        clf.predict(JPEG, "", policy=STRICT)
+    assert strict.value.field == "designation"
 
 
 def test_manifest_file_name_with_a_nul_byte(tmp_path):

@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from images import prepared_image
 
-from rakuten_edge.choices import TextInput
 from rakuten_edge.data.prepared import load_split
 from rakuten_edge.models.registry import REGISTRY, get_model
 from rakuten_edge.run import Run
@@ -27,6 +27,7 @@ def val(prepared_dir):
 
 
 @pytest.mark.parametrize("key", KEYS)
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_fp32_matches_native(bundles, trained_runs, val, key):
     clf = load(bundles[key]["fp32"])
     feeds = clf.inputs(val.pixels, val.texts)
@@ -41,6 +42,7 @@ def test_fp32_matches_native(bundles, trained_runs, val, key):
 
 
 @pytest.mark.parametrize("key", KEYS)
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_int8_agrees_with_fp32(bundles, val, key):
     fp32, int8 = load(bundles[key]["fp32"]), load(bundles[key]["int8"])
     a = fp32.run(fp32.inputs(val.pixels, val.texts))
@@ -53,14 +55,15 @@ def test_int8_agrees_with_fp32(bundles, val, key):
     assert int8.manifest["parity"]["vs_fp32"]["top1_agreement"] == pytest.approx(agreement, abs=1e-9)
 
 
-@pytest.mark.parametrize("key", [k for k in KEYS if REGISTRY[k].text_input == TextInput.tokens])
+@pytest.mark.parametrize("key", [k for k in KEYS if "tokens" in REGISTRY[k].inputs])
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_runtime_tokens_equal_training_tokens(bundles, trained_runs, prepared_dir, val, key):
     config = json.loads((trained_runs[key] / "config.json").read_text())["text"]
     training = TextVectorizer.adapt(
         load_split(prepared_dir, "train").texts, config["max_tokens"], config["sequence_length"]
     )
     clf = load(bundles[key]["fp32"])
-    assert np.array_equal(clf.text_inputs(val.texts)["tokens"], training(val.texts))
+    assert np.array_equal(clf.encode(val.pixels, val.texts)["tokens"], training(val.texts))
 
 
 def test_runtime_image_tensor_equals_training(prepared_dir, val):
@@ -69,21 +72,14 @@ def test_runtime_image_tensor_equals_training(prepared_dir, val):
     trained_on = (tf.cast(tf.constant(px), tf.float32)[..., None] / 255.0).numpy()  # the tf.data map of training
     assert np.array_equal(image_tensor(px), trained_on)
     for i in range(4):
-        jpeg = (
-            prepared_dir
-            / "split_val"
-            / str(val.prdtypecode[i])
-            / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
-        )
+        jpeg = prepared_image(prepared_dir, val, i)
         assert np.array_equal(image_tensor(load_image(jpeg)[None]), trained_on[i : i + 1])
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_predict_from_files_equals_batch_path(bundles, prepared_dir, val):
     clf = load(bundles["cnn3"]["fp32"])
-    paths = [
-        prepared_dir / "split_val" / str(val.prdtypecode[i]) / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
-        for i in range(8)
-    ]
+    paths = [prepared_image(prepared_dir, val, i) for i in range(8)]
     from_files = clf.predict_proba(paths, val.texts[:8])
     from_cache = clf.run(clf.inputs(val.pixels[:8], val.texts[:8]))
     np.testing.assert_allclose(from_files, from_cache, atol=1e-6)
@@ -93,10 +89,9 @@ def test_predict_from_files_equals_batch_path(bundles, prepared_dir, val):
 
 
 @pytest.mark.parametrize("key", KEYS)
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_runtime_subprocess_never_imports_frameworks(bundles, prepared_dir, val, key):
-    jpeg = (
-        prepared_dir / "split_val" / str(val.prdtypecode[0]) / f"image_{val.imageid[0]}_product_{val.productid[0]}.jpg"
-    )
+    jpeg = prepared_image(prepared_dir, val, 0)
     code = (
         "import sys\nfrom rakuten_edge.runtime import load\n"
         f"p = load({str(bundles[key]['int8'])!r}).predict({str(jpeg)!r}, {val.texts[0]!r}, top_k=2)\n"
@@ -111,7 +106,8 @@ def test_runtime_subprocess_never_imports_frameworks(bundles, prepared_dir, val,
     }
 
 
-def test_tampered_bundle_rejected(bundles, tmp_path):
+@pytest.mark.slow  # a trained model (tiny preset)
+def test_tampered_bundle_rejected(bundles, prepared_dir, val, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(bundles["cnn3"]["fp32"], bad)
     data = bytearray((bad / "model.onnx").read_bytes())
@@ -125,14 +121,19 @@ def test_tampered_bundle_rejected(bundles, tmp_path):
     vocab.write_bytes(vocab.read_bytes()[:100])
     with pytest.raises(BundleError, match="vocab.txt"):
         load(truncated)
+    # A real image and text: the only thing wrong is the bundle, and the one line says what.
+    image = prepared_image(prepared_dir, val, 0)
     cli = subprocess.run(
-        [sys.executable, "-m", "rakuten_edge.cli", "predict", "x.jpg", "text", "--bundle", str(bad)],
+        [sys.executable, "-m", "rakuten_edge.cli", "predict", str(image), val.texts[0], "--bundle", str(bad)],
         capture_output=True,
         text=True,
     )
-    assert cli.returncode == 2 and "Traceback" not in cli.stderr
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+    lines = cli.stderr.strip().splitlines()
+    assert len(lines) == 1 and "model.onnx does not match its sha256" in lines[0], cli.stderr
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_manifest_is_self_describing(bundles):
     m = json.loads((bundles["cnn3"]["int8"] / "manifest.json").read_text())
     assert m["schema_version"] == 1 and m["model_key"] == "cnn3" and m["precision"] == "int8"
@@ -148,6 +149,7 @@ def test_manifest_is_self_describing(bundles):
     assert "Piscine et accessoires" in props["class_names"]
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_failed_export_keeps_previous_bundle(trained_runs, prepared_dir, tmp_path, monkeypatch):
     from rakuten_edge.errors import UserError
     from rakuten_edge.export import export_run, keras_onnx
@@ -167,6 +169,7 @@ def test_failed_export_keeps_previous_bundle(trained_runs, prepared_dir, tmp_pat
     assert not list(tmp_path.glob(".*tmp-*"))
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_evaluate_fp32_report_identical_to_native(bundles, trained_runs, prepared_dir, tmp_path):
     from rakuten_edge.evaluate import evaluate
 
@@ -182,6 +185,7 @@ def test_evaluate_fp32_report_identical_to_native(bundles, trained_runs, prepare
     assert "Model comparison" in (tmp_path / "summary.md").read_text()
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_export_cli_stdout_is_json(trained_runs, prepared_dir, tmp_path):
     # torch.onnx prints progress on stdout: the command's own stdout must stay one parseable result
     run = trained_runs["camembert-ft"]
@@ -207,6 +211,7 @@ def test_export_cli_stdout_is_json(trained_runs, prepared_dir, tmp_path):
     assert [r["precision"] for r in result] == ["fp32"] and result[0]["parity"]["vs_native"]["passed"]
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_one_failing_run_does_not_stop_the_others(trained_runs, prepared_dir, tmp_path):
     from rakuten_edge.errors import UserError
     from rakuten_edge.export import export

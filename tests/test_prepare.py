@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from images import prepared_image
 
 from rakuten_edge.data.prepare import prepare, split_indices
 from rakuten_edge.data.prepared import load_split
@@ -37,12 +38,7 @@ def test_text_is_clean(prepared_dir):
 def test_cached_pixels_equal_runtime_image_path(prepared_dir):
     val = load_split(prepared_dir, "val")
     for i in range(10):
-        path = (
-            prepared_dir
-            / "split_val"
-            / str(val.prdtypecode[i])
-            / f"image_{val.imageid[i]}_product_{val.productid[i]}.jpg"
-        )
+        path = prepared_image(prepared_dir, val, i)
         assert np.array_equal(load_image(path), val.pixels[i])
         assert np.array_equal(load_image(path.read_bytes()), val.pixels[i])
 

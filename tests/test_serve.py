@@ -2,17 +2,17 @@
 overload, graceful SIGTERM. Servers bind to 127.0.0.1 only; every request loop is bounded."""
 
 import base64
-import io
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image
 
 requests = pytest.importorskip("requests")
 pytest.importorskip("fastapi")
+from images import encoded, png_claiming, prepared_images  # noqa: E402
+from PIL import Image  # noqa: E402
 from serving import server  # noqa: E402
 
 from rakuten_edge.runtime import load  # noqa: E402
@@ -22,7 +22,7 @@ TEXT = "Piscine hors sol tubulaire avec pompe de filtration"
 
 @pytest.fixture(scope="module")
 def jpegs(prepared_dir):
-    return sorted((prepared_dir / "split_val").rglob("*.jpg"))[:8]
+    return prepared_images(prepared_dir, 8)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,7 @@ def _post(base, image: bytes, name="x.jpg", **fields):
     return requests.post(f"{base}/v1/predict", files={"image": (name, image)}, data=data, timeout=30)
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_endpoints(live):
     assert requests.get(f"{live}/healthz", timeout=5).json() == {"status": "ok"}
     assert requests.get(f"{live}/readyz", timeout=5).json() == {"status": "ready"}
@@ -47,6 +48,7 @@ def test_endpoints(live):
     assert requests.get(f"{live}/docs", timeout=5).status_code == 200
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_the_page_is_served_at_root(live, bundles):
     page = requests.get(f"{live}/", timeout=5)
     assert page.status_code == 200 and "onnxruntime-web" in page.text and "app.js" in page.text
@@ -57,6 +59,7 @@ def test_the_page_is_served_at_root(live, bundles):
     assert requests.get(f"{live}/healthz", timeout=5).json() == {"status": "ok"}  # API routes win over the mount
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_predict_equals_the_runtime(live, bundles, jpegs):
     clf = load(bundles["cnn3"]["fp32"])
     for path in jpegs[:4]:
@@ -70,6 +73,7 @@ def test_predict_equals_the_runtime(live, bundles, jpegs):
         )
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_batch_endpoint_equals_single_requests(live, jpegs):
     items = [
         {"image": base64.b64encode(p.read_bytes()).decode(), "designation": TEXT, "description": "bleu"}
@@ -83,24 +87,7 @@ def test_batch_endpoint_equals_single_requests(live, jpegs):
     np.testing.assert_allclose([b["probability"] for b in batch], [s["probability"] for s in singles], atol=1e-6)
 
 
-def _png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("L", (width, height), 255).save(out, "PNG")
-    return out.getvalue()
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height (the IHDR rewritten, its CRC fixed)."""
-    import struct
-    import zlib
-
-    data = bytearray(_png(8, 8))
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
-    return bytes(data)
-
-
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_bad_inputs_get_4xx_and_leave_the_service_healthy(live, jpegs):
     good = jpegs[0].read_bytes()
     cases = {
@@ -109,8 +96,8 @@ def test_bad_inputs_get_4xx_and_leave_the_service_healthy(live, jpegs):
         "truncated jpeg": (lambda: _post(live, good[: len(good) // 3]), 422),
         "empty file": (lambda: _post(live, b""), 422),
         "svg renamed .jpg": (lambda: _post(live, b"<svg xmlns='http://www.w3.org/2000/svg'/>", "x.jpg"), 422),
-        "bomb by header": (lambda: _post(live, _png_claiming(40_000, 40_000), "x.png"), 422),
-        "bomb by content": (lambda: _post(live, _png(9_000, 9_000), "x.png"), 422),
+        "bomb by header": (lambda: _post(live, png_claiming(40_000, 40_000), "x.png"), 422),
+        "bomb by content": (lambda: _post(live, encoded(Image.new("L", (9_000, 9_000), 255), "PNG"), "x.png"), 422),
         "empty text": (lambda: _post(live, good, designation="  "), 422),
         "top_k 0": (lambda: _post(live, good, top_k="0"), 422),
         "top_k 99": (lambda: _post(live, good, top_k="99"), 422),
@@ -156,6 +143,7 @@ def test_bad_inputs_get_4xx_and_leave_the_service_healthy(live, jpegs):
     assert "rakuten_batch_size_bucket" in metrics and "rakuten_request_seconds_bucket" in metrics
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_api_key(bundles, jpegs):
     image = jpegs[0].read_bytes()
     with server(bundles["cnn3"]["int8"], "--api-key", "s3cret") as (base, _):
@@ -182,6 +170,7 @@ def test_api_key(bundles, jpegs):
         assert requests.get(f"{base}/healthz", timeout=5).status_code == 200  # probes need no key
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_overload_is_503_with_retry_after(bundles, jpegs):
     image = jpegs[0].read_bytes()
     with server(bundles["cnn3"]["fp32"], "--max-inflight", "1") as (base, _), ThreadPoolExecutor(16) as pool:
@@ -195,6 +184,7 @@ def test_overload_is_503_with_retry_after(bundles, jpegs):
     assert set(statuses) == {200, 503} and retry == {"1"}, statuses
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_sigterm_lets_inflight_requests_finish(bundles, jpegs):
     items = [{"image": base64.b64encode(p.read_bytes()).decode(), "designation": TEXT} for p in jpegs] * 8
     with server(bundles["cnn3"]["fp32"]) as (base, proc):

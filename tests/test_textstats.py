@@ -21,6 +21,7 @@ def test_vocabulary_matches_the_real_long_tail():
     assert got.tokens / got.rows == pytest.approx(REAL_TOKENS / REAL_ROWS, rel=0.30), got
 
 
+@pytest.mark.slow  # about 11 s: 8,495 generated texts
 def test_vocabulary_keeps_growing_with_the_corpus():
     # Heaps' law: distinct ~ K * tokens^beta with 0 < beta < 1 (real text: about 0.4-0.7).
     small, large = _stats(REAL_ROWS), _stats(4 * REAL_ROWS, seed=43)

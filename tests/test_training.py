@@ -24,6 +24,7 @@ ARTIFACTS = [
 
 
 @pytest.mark.parametrize("key", list(REGISTRY))
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_run_artifacts(trained_runs, prepared_dir, key):
     run = trained_runs[key]
     for name in ARTIFACTS:
@@ -46,6 +47,7 @@ def test_run_artifacts(trained_runs, prepared_dir, key):
 
 
 @pytest.mark.parametrize("key", list(REGISTRY))
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_report_matches_sklearn(trained_runs, key):
     from sklearn.metrics import classification_report as sk_report
 
@@ -72,6 +74,7 @@ def test_report_matches_sklearn(trained_runs, key):
     assert "Seed" in (run / "comparison.md").read_text()
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_vocabulary_is_reproducible(trained_runs, prepared_dir):
     run = trained_runs["cnn3"]
     config = json.loads((run / "config.json").read_text())
@@ -80,6 +83,7 @@ def test_vocabulary_is_reproducible(trained_runs, prepared_dir):
     assert (run / "vocab.txt").read_text(encoding="utf-8").splitlines() == again.vocabulary
 
 
+@pytest.mark.slow  # about 30 s: trains twice
 def test_rerun_same_seed_same_vocabulary(prepared_dir, tmp_path):
     from rakuten_edge.training import train
 

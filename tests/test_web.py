@@ -40,6 +40,7 @@ def _products(raw_dir, n: int):
 
 
 @needs_browser
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_png_probabilities_match_the_python_runtime(page, bundles, raw_dir, tmp_path):
     clf = load(bundles["cnn3"]["fp32"])
     worst, agree = 0.0, 0
@@ -56,6 +57,7 @@ def test_png_probabilities_match_the_python_runtime(page, bundles, raw_dir, tmp_
 
 
 @needs_browser
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_jpeg_top1_agrees(page, bundles, raw_dir):
     # Python decodes JPEGs in draft mode (libjpeg at 1/2 scale), the page at full size and then averages 2x2 blocks:
     # 0.1 grey level apart on average, but one level can move the white-border crop by a pixel. On a cnn3 seed
@@ -74,6 +76,7 @@ def test_jpeg_top1_agrees(page, bundles, raw_dir):
 
 
 @needs_browser
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_bad_input_shows_a_message(page, raw_dir, tmp_path):
     jpg, title, _ = _products(raw_dir, 1)[0]
     text = tmp_path / "notes.jpg"
@@ -95,6 +98,7 @@ def test_bad_input_shows_a_message(page, raw_dir, tmp_path):
     assert page.classify(jpg, title).error is None  # the page still works after them
 
 
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_site_is_self_contained(bundles, tmp_path):
     site = build_site(bundles["cnn3"]["int8"], tmp_path / "site")
     names = {str(p.relative_to(site.out)) for p in site.out.rglob("*") if p.is_file()}

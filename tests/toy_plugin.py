@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from rakuten_edge.choices import Precision
-from rakuten_edge.export.formats import Format, register_format, unregister_format
 from rakuten_edge.export.keras_onnx import input_specs, text_section  # noqa: F401 - part of the exporter contract
 from rakuten_edge.models.config import ModelConfig, TextBranch
-from rakuten_edge.models.registry import register_model, unregister_model
+from rakuten_edge.models.registry import config_of, register_model, unregister_model
 from rakuten_edge.run import Run
 from rakuten_edge.runtime.batching import run_batched
 from rakuten_edge.runtime.preprocess import TextVectorizer
+from rakuten_edge.tables.formats import Format, register_format, unregister_format
 
 KEY, FORMAT = "toy", "onnx-fp32-cpu-ep"
 WEIGHTS = "toy.npz"
@@ -27,7 +27,7 @@ WEIGHTS = "toy.npz"
     KEY,
     "Toy (mean pixel + mean token id, linear)",
     "keras",
-    "tokens",
+    "keras-vectorizer",
     f"{__name__}:train",
     __name__,
     f"{__name__}:untrained",
@@ -102,7 +102,7 @@ def to_onnx(run: Run, dest: Path) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
     w, b = _weights(run)
-    c = run.config
+    c = config_of(run)
     nodes = [
         helper.make_node("ReduceMean", ["image", "img_axes"], ["img_mean"], keepdims=0),
         helper.make_node("Cast", ["tokens"], ["tok_f"], to=TensorProto.FLOAT),
@@ -143,7 +143,7 @@ def native(run: Run, threads: int | None = None, device: str = "cpu"):
     def chunk_probs(chunk):
         return _softmax(_features(chunk["image"], chunk["tokens"]) @ w + b)
 
-    return lambda feeds: run_batched(chunk_probs, feeds, 256, run.config.num_classes)
+    return lambda feeds: run_batched(chunk_probs, feeds, 256, config_of(run).num_classes)
 
 
 def pytest_configure(config) -> None:

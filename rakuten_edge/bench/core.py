@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -17,13 +14,15 @@ import numpy as np
 from .. import paths
 from ..choices import Precision, Provider, parse
 from ..errors import UserError
-from ..export.formats import FORMATS, Format, bundle_format, bundle_formats, bundle_name
-from ..models.registry import REGISTRY, load_object
+from ..machine import describe
+from ..models.registry import REGISTRY, entry_of
+from ..pools import json_worker
 from ..progress import console
 from ..run import Run, find_runs
 from ..runtime.manifest import read_manifest
+from ..tables import load_object
+from ..tables.formats import FORMATS, Format, bundle_format, bundle_formats, bundle_name
 from .load import busy_processes
-from .machine import describe
 from .subject import BenchOptions, Job, Subject
 
 COLUMNS = [
@@ -82,21 +81,7 @@ def _feeds(subject: Subject, data: Path | None, eval_rows: int | None, batch: in
 def _run_worker(job: Job, workdir: Path, timeout: float) -> dict:
     spec = job.write(workdir / f"job-{job.subject.name}-{job.format}-{len(job.prepare)}.json")
     env = {**os.environ, "RAKUTEN_BENCH_T0": repr(time.time()), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "rakuten_edge.bench.worker", str(spec)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"ok": False, "error": f"worker exited {proc.returncode}: {tail[:300]}"}
-    return json.loads(lines[-1])
+    return json_worker("rakuten_edge.bench.worker", str(spec), env, timeout)
 
 
 def check_options(options: BenchOptions) -> BenchOptions:
@@ -169,7 +154,7 @@ def _bench_run(run: Run, bundles_root: Path, workdir: Path, options: BenchOption
         feeds_error = f"no fp32 bundle in {bundles_root}: run `rakuten-edge export --quantize` first"
     rows, native_p50 = [], None
     chosen = [f for f in FORMATS.values() if (not options.formats or f.name in options.formats)]
-    for fmt in [f for f in chosen if f.applies(run.entry)]:
+    for fmt in [f for f in chosen if f.applies(entry_of(run))]:
         row = {"model": run.name, "key": run.key, "format": fmt.name}
         row.update(_bench_format(subject, fmt, options, feeds_path, feeds_error, workdir))
         if row["status"] != "❌":

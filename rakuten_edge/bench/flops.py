@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..export.formats import FORMATS
+from ..tables.formats import FORMATS
 
 COUNTED = ("Conv", "MatMul", "Gemm", "LSTM")
 

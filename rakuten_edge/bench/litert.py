@@ -6,8 +6,9 @@ import tempfile
 from pathlib import Path
 
 from ..export.contract import Predict
-from ..export.formats import Format
+from ..models.registry import config_of, entry_of
 from ..run import Run
+from ..tables.formats import Format
 from .subject import Subject
 
 
@@ -25,7 +26,7 @@ def convert(subject: Subject, fmt: Format, batches: list[int]) -> None:
     import tensorflow as tf
 
     run = Run(subject.run)
-    model, specs = load_keras(run.keras_path), run.entry.exporter_module().input_specs(run.config)
+    model, specs = load_keras(run.keras_path), entry_of(run).exporter_module().input_specs(config_of(run))
     for batch in batches:
         with tempfile.TemporaryDirectory() as tmp:
             signature = [
@@ -33,7 +34,7 @@ def convert(subject: Subject, fmt: Format, batches: list[int]) -> None:
             ]
             model.export(tmp, format="tf_saved_model", verbose=False, input_signature=signature)
             converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-            if fmt.precision.value == "int8":
+            if fmt.precision.lossy:  # dynamic-range int8 weights
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
             flatbuffer(subject, fmt, batch).write_bytes(converter.convert())
 
@@ -41,7 +42,7 @@ def convert(subject: Subject, fmt: Format, batches: list[int]) -> None:
 def runner(subject: Subject, fmt: Format, threads: int) -> Predict:
     from ai_edge_litert.interpreter import Interpreter
 
-    names = Run(subject.run).entry.inputs
+    names = entry_of(Run(subject.run)).inputs
     interpreters: dict[int, object] = {}
 
     def interpreter(batch: int):

@@ -6,7 +6,9 @@ import csv
 import json
 from pathlib import Path
 
+from ..choices import Precision
 from ..progress import console
+from ..tables.formats import FORMATS, bundle_format
 
 HEADERS = [
     "model",
@@ -102,7 +104,7 @@ def _measure(target, rows: dict[str, dict | None], result: dict, model: str) -> 
     """(measured text, met) for one declared target, or None when its rows are missing."""
     from ..models.targets import Check
 
-    native, fp32, int8 = rows["native"], rows["onnx-fp32"], rows["onnx-int8"]
+    native, fp32, int8 = rows["reference"], rows[Precision.fp32], rows[Precision.int8]
     if target.check == Check.int8_speedup:
         speedup = native["p50_ms"] / int8["p50_ms"]
         return f"{speedup:.2f}×", speedup >= target.threshold
@@ -124,16 +126,22 @@ def _measure(target, rows: dict[str, dict | None], result: dict, model: str) -> 
     return None
 
 
+def _roles() -> dict:
+    """The rows a target compares, by role: the reference format (native) and the bundle format of each precision."""
+    reference = next(f.name for f in FORMATS.values() if f.reference)
+    return {"reference": reference, **{p: bundle_format(p).name for p in Precision}}
+
+
 def targets(result: dict) -> list[dict]:
     """The targets each model declares on its registry entry, checked against this run's rows (batch 1)."""
     from ..models.registry import REGISTRY
 
     checks = []
     for model, key in dict.fromkeys((r["model"], r.get("key")) for r in result["rows"]):
-        rows = {f: _row(result, model, f) for f in ("native", "onnx-fp32", "onnx-int8")}
-        if key not in REGISTRY or not (rows["native"] and rows["onnx-int8"]):
+        rows = {role: _row(result, model, name) for role, name in _roles().items()}
+        if key not in REGISTRY or not (rows["reference"] and rows[Precision.int8]):
             continue
-        fp32_mb = (rows["onnx-fp32"] or {}).get("size_mb") or 0
+        fp32_mb = (rows[Precision.fp32] or {}).get("size_mb") or 0
         for target in REGISTRY[key].targets:
             if fp32_mb < target.min_fp32_mb:
                 continue

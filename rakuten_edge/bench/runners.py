@@ -9,15 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..export.contract import Predict
-from ..export.formats import Format, bundle_format
+from ..models.registry import entry_of
 from ..run import Run
+from ..tables.formats import Format, bundle_format
 from .subject import Subject
 
 
 def native(subject: Subject, fmt: Format, threads: int) -> Predict:
     """The exporter's own native path (the one export validates against), with the bench's threads."""
     run = Run(subject.run)
-    return run.entry.exporter_module().native(run, threads=threads, device=subject.provider)
+    return entry_of(run).exporter_module().native(run, threads=threads, device=subject.provider)
 
 
 def onnx(subject: Subject, fmt: Format, threads: int) -> Predict:
@@ -27,7 +28,7 @@ def onnx(subject: Subject, fmt: Format, threads: int) -> Predict:
     providers = [fmt.provider or subject.provider]
     clf = load(subject.bundles[fmt.from_bundle.value], providers=providers, threads=threads, spin=subject.spin)
     names = clf.input_names
-    return lambda feeds: clf.session.run(["probs"], {n: feeds[n] for n in names})[0]
+    return lambda feeds: clf.engine.run({n: feeds[n] for n in names})
 
 
 def native_size(subject: Subject, fmt: Format) -> float | None:

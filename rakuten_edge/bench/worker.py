@@ -28,8 +28,8 @@ def _format(job: Job):
     # Entries registered outside the package (plugins, tests) are seen here only once their module is imported.
     for module in job.subject.plugins:
         importlib.import_module(module)
-    from ..export.formats import get_format
-    from ..models.registry import load_object
+    from ..tables import load_object
+    from ..tables.formats import get_format
 
     return get_format(job.format), load_object
 

@@ -14,19 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..runtime.answers import EMPTY_TEXT, LENIENT, Decoded
 from ..runtime.batching import DEFAULT_BATCH, batched
 from ..runtime.classifier import Classifier
-from ..runtime.preprocess import blank_image, load_image, product_text
 from .source import Row
 
 ISSUES_HEADER = "index,productid,imageid,reason\n"
 INPUT_BATCH = DEFAULT_BATCH  # rows whose model inputs exist at once
-
-
-@dataclass(frozen=True)
-class Decoded:
-    pixels: np.ndarray  # uint8 (size, size)
-    issue: str | None
 
 
 @dataclass(frozen=True)
@@ -41,18 +35,10 @@ class ChunkResult:
     issue_count: int
 
 
-def decode(path: Path, size: int) -> Decoded:
-    if not path.is_file():
-        return Decoded(blank_image(size), "image missing")
-    try:
-        return Decoded(load_image(path, size), None)
-    except ValueError as exc:
-        return Decoded(blank_image(size), f"image unreadable ({' '.join(str(exc).split())})"[:200])
-
-
-def submit_decodes(pool: Executor, rows: list[Row], images: Path, size: int) -> list[Future]:
-    """Start decoding a chunk's images on the pool (the caller runs the model on the previous chunk meanwhile)."""
-    return [pool.submit(decode, images / row.image_name, size) for row in rows]
+def submit_decodes(pool: Executor, clf: Classifier, rows: list[Row], images: Path) -> list[Future]:
+    """Start decoding a chunk's images on the pool (the caller runs the model on the previous chunk meanwhile).
+    Always lenient: the strict option turns a row's issues into an error in score_chunk, naming the row."""
+    return [pool.submit(clf.decode_one, images / row.image_name, LENIENT) for row in rows]
 
 
 def _csv_field(value: str) -> str:
@@ -71,8 +57,8 @@ def score_chunk(
     issues = []
     texts = []
     for row, image in zip(rows, decoded):
-        text = product_text(row.designation, row.description)
-        reasons = [r for r in (image.issue, None if text else "empty text") if r]
+        text = clf.text_of(row.designation, row.description, LENIENT)
+        reasons = [r for r in (image.issue, None if text else EMPTY_TEXT) if r]
         if reasons and strict:
             raise UserError(
                 f"row {row.index!r} (productid {row.productid}): {'; '.join(reasons)}; without strict "
@@ -85,10 +71,9 @@ def score_chunk(
     rows_in = {"pixels": np.stack([d.pixels for d in decoded]), "texts": np.array(texts, dtype=object)}
     step = max(INPUT_BATCH, batch_size or 0)
     probs = np.concatenate(
-        [clf.run(clf.inputs(part["pixels"], list(part["texts"])), batch_size) for part in batched(rows_in, step)]
+        [clf.run(clf.encode(part["pixels"], list(part["texts"])), batch_size) for part in batched(rows_in, step)]
     )
-    codes = [int(clf.labels[i]["prdtypecode"]) for i in probs.argmax(1)]
-    predictions = "".join(f"{_csv_field(row.index)},{code}\n" for row, code in zip(rows, codes))
+    predictions = "".join(f"{_csv_field(row.index)},{code}\n" for row, code in zip(rows, clf.codes(probs)))
     return ChunkResult(
         number, predictions, _top_k_lines(clf, rows, probs, top_k), "".join(issues), len(rows), len(issues)
     )
@@ -99,7 +84,8 @@ def _top_k_lines(clf: Classifier, rows: list[Row], probs: np.ndarray, top_k: int
         return ""
     lines = []
     for row, p in zip(rows, probs):
-        best = [{**c.__dict__, "probability": round(c.probability, 6)} for c in clf.prediction(p, top_k).top_k]
+        # The sidecar writes the same record as every other surface, probabilities to 6 digits.
+        best = clf.prediction(p, top_k).to_dict(digits=6)["top_k"]
         lines.append(json.dumps({"index": row.index, "top_k": best}, ensure_ascii=False) + "\n")
     return "".join(lines)
 
@@ -115,5 +101,5 @@ def score_rows(
     strict: bool,
 ) -> ChunkResult:
     """Decode on `pool`, then score one chunk: what a Ray actor does with its chunk."""
-    decoded = [f.result() for f in submit_decodes(pool, rows, images, clf.image_size)]
+    decoded = [f.result() for f in submit_decodes(pool, clf, rows, images)]
     return score_chunk(clf, number, rows, decoded, top_k, batch_size, strict)

@@ -36,7 +36,7 @@ def run_local(
 
         def start(span: Span):
             rows = read_span(catalogue.path, catalogue.header, span)
-            return span, rows, submit_decodes(pool, rows, images, clf.image_size)
+            return span, rows, submit_decodes(pool, clf, rows, images)
 
         queue = deque(start(span) for _, span in zip(range(PREFETCH), spans))
         while queue:

@@ -43,10 +43,12 @@ class ChunkScorer:
         threads: int | None,
         providers: list[str] | None,
         spin: bool = True,
+        backend: str | None = None,
+        precision: str | None = None,
     ):
         from ..runtime.classifier import Classifier
 
-        self.clf = Classifier(bundle, providers, threads, spin)
+        self.clf = Classifier(bundle, providers, threads, spin, backend, precision, job="throughput")
         self.csv, self.header, self.images = Path(csv), tuple(header), Path(images)
         self.spans = {int(k): Span(**v) for k, v in spans.items()}
         self.top_k, self.batch_size, self.strict = top_k, batch_size, strict
@@ -123,6 +125,8 @@ def run_ray(
             "threads": options.threads or 1,
             "providers": options.providers,
             "spin": options.spin,
+            "backend": options.backend,
+            "precision": options.precision,
         }
         ds = ray.data.from_items([{"chunk": s.number} for s in pending], override_num_blocks=len(pending))
         ds = ds.map_batches(

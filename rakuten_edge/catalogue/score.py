@@ -38,10 +38,12 @@ class CatalogueOptions:
     # onnxruntime threads busy-wait between calls. Scoring 13,812 products with 2 decode threads beside the session:
     # 271-281 items/s spinning, 269-270 not (two runs each): decoding keeps the cores busy either way.
     spin: bool = True
+    # The engine: pinned here, else the bundle's throughput tuning for this CPU, else onnxruntime (runtime/tuning.py).
+    backend: str | None = None
+    precision: str | None = None
 
     def check(self) -> CatalogueOptions:
-        if not 1 <= self.top_k <= 27:
-            raise UserError(f"top_k must be between 1 and 27, got {self.top_k}")
+        """The counts; top_k is checked against the bundle's labels once it is loaded."""
         at_least_one(self, "batch_size", "chunk_size", "workers", "threads")
         return self
 
@@ -87,7 +89,14 @@ def score_catalogue(
     csv, images, out = Path(csv), Path(images), Path(out)
     _check_paths(csv, images, out)
     chosen = Path(bundle) if bundle else best_bundle(paths.BUNDLES)
-    clf = Classifier(chosen, options.providers, options.threads, options.spin)  # a bad bundle fails here, at once
+    # A bad bundle or a missing backend fails here, at once; the catalogue asks for the throughput winner.
+    clf = Classifier(
+        chosen, options.providers, options.threads, options.spin, options.backend, options.precision, "throughput"
+    )
+    try:
+        clf.check_top_k(options.top_k)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     catalogue = scan(csv, options.chunk_size)
     outputs = Outputs(out, options.top_k)
     fingerprint = {

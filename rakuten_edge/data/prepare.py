@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import staged_dir
 from ..categories import code_to_index, labels_table
 from ..errors import UserError
 from ..pools import process_pool
@@ -102,11 +103,6 @@ def prepare(
     texts = [product_text(r.designation, r.description) for r in rows]
     pixels = decode_images([r.image_path for r in rows], image_size, "decoding images")
     train_idx, val_idx = split_indices(len(rows), val_size, seed)
-    tmp = out.with_name(out.name + ".tmp-prepare")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for name, idx in zip(SPLITS, (train_idx, val_idx)):
-        _write_split(tmp / name, [rows[i] for i in idx], [texts[i] for i in idx], pixels[idx])
-    (tmp / LABELS_FILE).write_text(json.dumps(labels_table(), ensure_ascii=False, indent=1), encoding="utf-8")
     summary = {
         "fingerprint": fingerprint,
         "raw": str(raw.resolve()),
@@ -118,14 +114,12 @@ def prepare(
         "image_size": image_size,
         "preprocess_version": PREPROCESS_VERSION,
         "empty_text": sum(not t for t in texts),
-        "seconds": round(time.perf_counter() - start, 1),
     }
-    (tmp / STAMP_FILE).write_text(json.dumps(summary, indent=1))
-    # Swap the finished folder in: an interrupted run leaves the previous preparation intact.
-    old = out.with_name(out.name + ".old-prepare")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    # Built beside `out` and swapped in whole: an interrupted run leaves the previous preparation intact.
+    with staged_dir(out) as tmp:
+        for name, idx in zip(SPLITS, (train_idx, val_idx)):
+            _write_split(tmp / name, [rows[i] for i in idx], [texts[i] for i in idx], pixels[idx])
+        (tmp / LABELS_FILE).write_text(json.dumps(labels_table(), ensure_ascii=False, indent=1), encoding="utf-8")
+        summary["seconds"] = round(time.perf_counter() - start, 1)
+        (tmp / STAMP_FILE).write_text(json.dumps(summary, indent=1))
     return {**summary, "skipped": False}

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models.registry import config_of, entry_of
 from ..run import Run
 from ..runtime.batching import run_batched
+from ..tables.text_kinds import IMAGE, PROBS
 from .contract import Predict
 from .keras_onnx import NATIVE_BATCH, OPSET, compiled, convert, load_keras, tf_threads
 from .transformer_io import input_specs, text_section, torch_threads
@@ -55,7 +57,7 @@ def to_onnx(run: Run, dest: Path) -> None:
     from onnx import compose
     from optimum.exporters.onnx import main_export
 
-    head_model = load_keras(run.keras_path)
+    head_model, kind = load_keras(run.keras_path), entry_of(run).text
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         main_export(
@@ -68,7 +70,7 @@ def to_onnx(run: Run, dest: Path) -> None:
         )
         encoder = _with_cls_output(onnx.load(str(tmp / "encoder" / "model.onnx")))
         cls_spec = {"name": "cls_embedding", "shape": ["batch", head_model.inputs[1].shape[1]], "dtype": "float32"}
-        convert(head_model, [input_specs(run.config)[0], cls_spec], tmp / "head.onnx")
+        convert(head_model, [input_specs(config_of(run))[0], cls_spec], tmp / "head.onnx")
         head = onnx.load(str(tmp / "head.onnx"))
     ir = min(encoder.ir_version, head.ir_version)
     encoder.ir_version = head.ir_version = ir
@@ -77,18 +79,13 @@ def to_onnx(run: Run, dest: Path) -> None:
     merged = compose.merge_models(encoder, head, io_map=[("cls", "cls_embedding")], prefix1="enc_", prefix2="head_")
     _rename(
         merged,
-        {
-            "enc_input_ids": "input_ids",
-            "enc_attention_mask": "attention_mask",
-            "head_image": "image",
-            "head_probs": "probs",
-        },
+        {**{f"enc_{n}": n for n in kind.text_inputs}, f"head_{IMAGE}": IMAGE, f"head_{PROBS}": PROBS},
     )
     # Keep only the public output; inputs in the product's order.
-    keep = [o for o in merged.graph.output if o.name == "probs"]
+    keep = [o for o in merged.graph.output if o.name == PROBS]
     del merged.graph.output[:]
     merged.graph.output.extend(keep)
-    order = {"image": 0, "input_ids": 1, "attention_mask": 2}
+    order = {name: i for i, name in enumerate(kind.inputs)}
     inputs = sorted(merged.graph.input, key=lambda i: order.get(i.name, 9))
     del merged.graph.input[:]
     merged.graph.input.extend(inputs)
@@ -111,13 +108,14 @@ def native(run: Run, threads: int | None = None, device: str = "cpu") -> Predict
     tf_threads(threads)
     torch_threads(threads)
     encoder, head = load_encoder(run.encoder_dir), compiled(load_keras(run.keras_path))
-    width = run.config.num_classes
+    kind = entry_of(run).text
+    width = config_of(run).num_classes
 
     def chunk_probs(chunk: dict[str, np.ndarray]) -> np.ndarray:
         with torch.inference_mode():
-            ids, mask = (torch.from_numpy(chunk[k]) for k in ("input_ids", "attention_mask"))
+            ids, mask = (torch.from_numpy(chunk[k]) for k in kind.text_inputs)
             cls = encoder(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0].numpy()
-        return head(chunk["image"], cls)
+        return head(chunk[IMAGE], cls)
 
     # 64 rows per encoder call: base-size attention over 128 tokens peaks at a few hundred MB per 64 rows.
     return lambda feeds: run_batched(chunk_probs, feeds, min(64, NATIVE_BATCH), width)

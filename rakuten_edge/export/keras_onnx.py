@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..models.config import ModelConfig
+from ..models.registry import config_of, entry_of
 from ..run import Run
 from ..runtime.batching import run_batched
+from ..tables.text_kinds import kind_of_branch
 from .contract import Predict
 
 OPSET = 17
@@ -42,11 +44,7 @@ def compiled(model):
 
 
 def input_specs(config: ModelConfig) -> list[dict]:
-    size = config.image.size
-    return [
-        {"name": "image", "shape": ["batch", size, size, 1], "dtype": "float32"},
-        {"name": "tokens", "shape": ["batch", config.text.sequence_length], "dtype": "int32"},
-    ]
+    return kind_of_branch(config.text.kind).specs(config.image.size, config.text.sequence_length)
 
 
 def convert(model, specs: list[dict], dest: Path) -> None:
@@ -61,21 +59,21 @@ def convert(model, specs: list[dict], dest: Path) -> None:
 
 
 def to_onnx(run: Run, dest: Path) -> None:
-    convert(load_keras(run.keras_path), input_specs(run.config), dest)
+    convert(load_keras(run.keras_path), input_specs(config_of(run)), dest)
 
 
 def native(run: Run, threads: int | None = None, device: str = "cpu") -> Predict:
     """The Keras model as feeds -> probs through a compiled tf.function, NATIVE_BATCH rows per call."""
     tf_threads(threads)
-    call, names = compiled(load_keras(run.keras_path)), run.entry.inputs
-    width = run.config.num_classes
+    call, names = compiled(load_keras(run.keras_path)), entry_of(run).inputs
+    width = config_of(run).num_classes
     return lambda feeds: run_batched(lambda chunk: call(*(chunk[n] for n in names)), feeds, NATIVE_BATCH, width)
 
 
 def text_section(run: Run, bundle: Path) -> tuple[dict, list[str]]:
     """Copy the vocabulary into the bundle; return the manifest's text section and the files written."""
     (bundle / Run.VOCAB).write_bytes(run.vocab_path.read_bytes())
-    text = run.config.text
+    text = config_of(run).text
     return {
         "kind": "keras-vectorizer",
         "vocabulary": Run.VOCAB,

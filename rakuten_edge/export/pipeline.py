@@ -15,13 +15,16 @@ from ..atomic import staged_dir
 from ..choices import Precision, QuantMode, parse
 from ..data.prepared import Split, load_split
 from ..errors import UserError
+from ..models.registry import config_of, entry_of
 from ..progress import console, quiet_converters
 from ..reports import classification_report
 from ..run import Run, find_runs
 from ..runtime.batching import Feeds, run_batched, step_for
 from ..runtime.classifier import Classifier
+from ..runtime.engine import open_engine
+from ..tables.formats import Format, bundle_format, bundle_name
+from ..tables.text_kinds import PROBS
 from .bundle import copy_files, image_section, stamp_onnx, write_manifest
-from .formats import Format, bundle_format, bundle_name
 from .quantize import Selection, choose
 from .validate import validate
 
@@ -80,7 +83,7 @@ def export_run(
     verbose lets the converters' own logging through."""
     run = run if isinstance(run, Run) else Run(run)
     quant_mode = parse(QuantMode, quant_mode, "quant_mode")
-    entry = run.entry
+    entry = entry_of(run)
     exporter = entry.exporter_module()
     if sample:
         val, calib_split = sample
@@ -88,14 +91,14 @@ def export_run(
         data = Path(data or run.data_dir or paths.PREPARED)
         val = load_split(data, "val").head(rows)
         calib_split = load_split(data, "train").head(CALIBRATION_ROWS)
-    config = run.config
+    config = config_of(run)
     metrics = run.metrics
     base = {
         "model_key": config.key,
         "title": entry.title,
         "run": run.name,
         "inputs": exporter.input_specs(config),
-        "outputs": [{"name": "probs", "shape": ["batch", config.num_classes], "dtype": "float32"}],
+        "outputs": [{"name": PROBS, "shape": ["batch", config.num_classes], "dtype": "float32"}],
         "training": {k: metrics.get(k) for k in ("accuracy", "weighted_f1", "macro_f1", "best_epoch", "data")},
     }
     with tempfile.TemporaryDirectory(prefix="rakuten-export-") as work:
@@ -124,14 +127,14 @@ def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val
             "format": fmt.name,
             "precision": fmt.precision.value,
             "batch_invariant": True,
-            "preprocessing": {"image": image_section(run.config.image.size), "text": text},
+            "preprocessing": {"image": image_section(config_of(run).image.size), "text": text},
         }
         write_manifest(tmp, manifest, text_files)
         clf = Classifier(tmp)
         feeds = clf.inputs(val.pixels, val.texts)
         onnx_probs = clf.run(feeds)
         native_probs = exporter.native(run)(feeds)
-        check = validate(clf.session, base["inputs"], feeds, onnx_probs, native_probs, val.productid)
+        check = validate(clf.engine, base["inputs"], feeds, onnx_probs, native_probs, val.productid)
         if not check.ok:
             raise UserError(f"{run.name}: fp32 export failed validation: " + " | ".join(check.failures))
         parity = {
@@ -150,11 +153,9 @@ def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val
 
 def onnx_probs(path: Path, feeds: Feeds, batch_invariant: bool) -> np.ndarray:
     """Probabilities of an ONNX file under the runtime's batching rule."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    width = session.get_outputs()[0].shape[-1]
-    return run_batched(lambda chunk: session.run(["probs"], chunk)[0], feeds, step_for(batch_invariant), width)
+    engine = open_engine(path)
+    width = engine.outputs()[0].shape[-1]
+    return run_batched(engine.run, feeds, step_for(batch_invariant), width)
 
 
 def _export_int8(

@@ -6,17 +6,14 @@ import json
 from pathlib import Path
 
 from ..models.config import ModelConfig
+from ..models.registry import config_of
 from ..run import Run
+from ..tables.text_kinds import kind_of_branch
 
 
 def input_specs(config: ModelConfig) -> list[dict]:
     """Batch and sequence axes are dynamic in the graph; the runtime pads to the manifest's max_length."""
-    size = config.image.size
-    return [
-        {"name": "image", "shape": ["batch", size, size, 1], "dtype": "float32"},
-        {"name": "input_ids", "shape": ["batch", "sequence"], "dtype": "int64"},
-        {"name": "attention_mask", "shape": ["batch", "sequence"], "dtype": "int64"},
-    ]
+    return kind_of_branch(config.text.kind).specs(config.image.size, config.encoder.max_length)
 
 
 def text_section(run: Run, bundle: Path) -> tuple[dict, list[str]]:
@@ -25,7 +22,7 @@ def text_section(run: Run, bundle: Path) -> tuple[dict, list[str]]:
     special = json.loads((run.encoder_dir / "special_tokens_map.json").read_text())
     pad_token = special["pad_token"] if isinstance(special["pad_token"], str) else special["pad_token"]["content"]
     pad_id = json.loads((run.encoder_dir / "config.json").read_text())["pad_token_id"]
-    encoder = run.config.encoder
+    encoder = config_of(run).encoder
     return {
         "kind": "hf-tokenizer",
         "tokenizer": Run.TOKENIZER,

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..tables.text_kinds import PROBS
+
 
 @dataclass
 class Validation:
@@ -29,7 +31,7 @@ class Validation:
 
 
 def validate(
-    session,
+    engine,
     expected_inputs: list[dict],
     feeds: dict[str, np.ndarray],
     onnx_probs: np.ndarray,
@@ -38,18 +40,19 @@ def validate(
     atol: float | None = 1e-4,
     min_agreement: float = 1.0,
 ) -> Validation:
-    """Check an onnxruntime session against the native model. atol=None skips the closeness bound (int8)."""
+    """Check an engine's graph (runtime/engine.py) against the native model. atol=None skips the closeness bound
+    (int8)."""
     v = Validation(rows=len(native_probs))
     # --- names
-    got_in, got_out = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
+    got_in, got_out = [i.name for i in engine.inputs()], [o.name for o in engine.outputs()]
     want_in = [spec["name"] for spec in expected_inputs]
     if sorted(got_in) != sorted(want_in):
         v.failures.append(f"input names {got_in} != expected {want_in}")
-    if got_out != ["probs"]:
-        v.failures.append(f"output names {got_out} != ['probs']")
+    if got_out != [PROBS]:
+        v.failures.append(f"output names {got_out} != [{PROBS!r}]")
     # --- shapes
     for spec in expected_inputs:
-        match = [i for i in session.get_inputs() if i.name == spec["name"]]
+        match = [i for i in engine.inputs() if i.name == spec["name"]]
         if match:
             fixed_got = [d if isinstance(d, int) else None for d in match[0].shape]
             fixed_want = [d if isinstance(d, int) else None for d in spec["shape"]]

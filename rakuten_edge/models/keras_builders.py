@@ -3,14 +3,22 @@ ONNX names: `image`, `tokens` / `cls_embedding` -> `probs`."""
 
 from __future__ import annotations
 
+from ..tables import load_object
+from ..tables.text_kinds import IMAGE, PROBS, TEXT_KINDS, TextKind
 from .config import Fusion, ImageBranch, ModelConfig, TextBranch
 
-TEXT_KINDS = ("bilstm", "conv1d", "cls-conv1d")
+
+def text_kind_of(branch: str) -> TextKind:
+    """The text kind whose Keras branches include `branch` (tables/text_kinds.py)."""
+    for kind in TEXT_KINDS.values():
+        if branch in kind.keras_branches:
+            return kind
+    built = sorted(b for k in TEXT_KINDS.values() for b in k.keras_branches)
+    raise ValueError(f"Keras builders handle text branches {built}, got {branch!r}")
 
 
 def _check(config: ModelConfig) -> None:
-    if config.text.kind not in TEXT_KINDS:
-        raise ValueError(f"Keras builders handle text kinds {TEXT_KINDS}, got {config.text.kind!r}")
+    text_kind_of(config.text.kind)
     if config.image.size < 2 ** len(config.image.filters):
         raise ValueError(f"image size {config.image.size} too small for {len(config.image.filters)} pooling blocks")
     for name, value in (
@@ -80,7 +88,7 @@ def fusion_head(image_features, text_features, cfg: Fusion, num_classes: int, mo
     x = layers.Dense(cfg.dense, activation="relu", name="fusion_dense")(x)
     x = layers.BatchNormalization(momentum=momentum, name="fusion_bn")(x)
     x = layers.Dropout(cfg.dropout, name="fusion_drop")(x)
-    return layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return layers.Dense(num_classes, activation="softmax", name=PROBS)(x)
 
 
 def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
@@ -89,13 +97,8 @@ def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
     import keras
 
     # --- inputs
-    image = keras.Input((config.image.size, config.image.size, 1), dtype="float32", name="image")
-    if config.text.kind == "cls-conv1d":
-        if not cls_dim:
-            raise ValueError("the cls-conv1d head needs cls_dim (the encoder's hidden size)")
-        text = keras.Input((cls_dim,), dtype="float32", name="cls_embedding")
-    else:
-        text = keras.Input((config.text.sequence_length,), dtype="int32", name="tokens")
+    image = keras.Input((config.image.size, config.image.size, 1), dtype="float32", name=IMAGE)
+    text = load_object(text_kind_of(config.text.kind).keras_input)(config, cls_dim)
 
     # --- branches
     momentum = config.batch_norm_momentum
@@ -105,6 +108,23 @@ def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
     # --- fusion and output
     probs = fusion_head(image_features, text_features, config.fusion, config.num_classes, momentum)
     return keras.Model(inputs=[image, text], outputs=probs, name=config.key)
+
+
+def token_input(config: ModelConfig, cls_dim: int | None = None):
+    """keras-vectorizer: the int32 token ids, named after the kind's ONNX input."""
+    import keras
+
+    (name,) = TEXT_KINDS["keras-vectorizer"].text_inputs
+    return keras.Input((config.text.sequence_length,), dtype="int32", name=name)
+
+
+def cls_input(config: ModelConfig, cls_dim: int | None = None):
+    """hf-tokenizer, frozen encoder: the head reads the encoder's [CLS] vector (the encoder runs before it)."""
+    import keras
+
+    if not cls_dim:
+        raise ValueError(f"the {config.text.kind} head needs cls_dim (the encoder's hidden size)")
+    return keras.Input((cls_dim,), dtype="float32", name="cls_embedding")
 
 
 def layers_of(model) -> list[str]:

@@ -10,19 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .. import paths
-from ..choices import Capability, Framework, Preset, TextInput, parse
+from ..choices import Capability, Framework, Preset, parse
 from ..errors import UserError
+from ..tables import load_object
+from ..tables.text_kinds import TextKind, get_text_kind
 from .config import TINY_FUSION, TINY_IMAGE, Encoder, ModelConfig, TextBranch, Training
 from .targets import BASE_SIZE_MB, F1_DROP, Check, Target
-
-# ONNX input names, in order, for each kind of text input: the builders name their Inputs after them.
-INPUTS = {TextInput.tokens: ("image", "tokens"), TextInput.transformer: ("image", "input_ids", "attention_mask")}
-
-
-def load_object(ref: str):
-    """ "package.module:name" -> the object, imported on first use (heavy frameworks stay out until needed)."""
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -32,7 +25,7 @@ class ModelEntry:
     key: str
     title: str
     framework: Framework  # which native path: Keras or PyTorch
-    text_input: TextInput  # tokens (Keras vectorizer) or transformer ids + mask
+    text_kind: str  # a key of tables/text_kinds.py: how the model reads its text (and its ONNX inputs)
     presets: dict[str, ModelConfig] = field(default_factory=dict)
     trainer: str = ""  # "module:function", imported only when a model is trained
     exporter: str = ""  # module implementing export.contract.Exporter
@@ -43,8 +36,12 @@ class ModelEntry:
     origin: str = ""  # the module that registered it: bench workers import it to see the same table
 
     @property
+    def text(self) -> TextKind:
+        return get_text_kind(self.text_kind)
+
+    @property
     def inputs(self) -> tuple[str, ...]:
-        return INPUTS[self.text_input]
+        return self.text.inputs
 
     def config(self, preset: Preset | str = Preset.seed) -> ModelConfig:
         preset = parse(Preset, preset, "preset")
@@ -66,7 +63,7 @@ def register_model(
     key: str,
     title: str,
     framework: Framework,
-    text_input: TextInput,
+    text_kind: str,
     trainer: str,
     exporter: str,
     untrained: str,
@@ -79,7 +76,7 @@ def register_model(
             key,
             title,
             Framework(framework),
-            TextInput(text_input),
+            get_text_kind(text_kind).name,
             presets_fn(),
             trainer,
             exporter,
@@ -100,6 +97,16 @@ def get_model(key: str) -> ModelEntry:
     if key not in REGISTRY:
         raise UserError(f"unknown model {key!r} (choose {', '.join(REGISTRY)})")
     return REGISTRY[key]
+
+
+def entry_of(run) -> ModelEntry:
+    """The registry entry of a run (a run.Run: the folder object knows its key, not the model code)."""
+    return get_model(run.key)
+
+
+def config_of(run) -> ModelConfig:
+    """The ModelConfig a run was trained with."""
+    return ModelConfig.from_dict(run.config_dict)
 
 
 KERAS_TRAINER = "rakuten_edge.training.keras_trainer:train"
@@ -147,7 +154,7 @@ def _presets(
 
 
 @register_model(
-    "cnn1", "CNN 1 (BiLSTM)", "keras", "tokens", KERAS_TRAINER, KERAS_EXPORTER, KERAS_UNTRAINED, **TOKEN_CNN
+    "cnn1", "CNN 1 (BiLSTM)", "keras", "keras-vectorizer", KERAS_TRAINER, KERAS_EXPORTER, KERAS_UNTRAINED, **TOKEN_CNN
 )
 def cnn1() -> dict[str, ModelConfig]:
     # The seed fixes 100 tokens and two BiLSTMs; vocabulary, embedding and units are our choice.
@@ -159,7 +166,7 @@ def cnn1() -> dict[str, ModelConfig]:
 
 
 @register_model(
-    "cnn2", "CNN 2 (Conv1D)", "keras", "tokens", KERAS_TRAINER, KERAS_EXPORTER, KERAS_UNTRAINED, **TOKEN_CNN
+    "cnn2", "CNN 2 (Conv1D)", "keras", "keras-vectorizer", KERAS_TRAINER, KERAS_EXPORTER, KERAS_UNTRAINED, **TOKEN_CNN
 )
 def cnn2() -> dict[str, ModelConfig]:
     return _presets(
@@ -174,7 +181,7 @@ def cnn2() -> dict[str, ModelConfig]:
     "cnn3",
     "CNN 3 (enhanced BiLSTM)",
     "keras",
-    "tokens",
+    "keras-vectorizer",
     KERAS_TRAINER,
     KERAS_EXPORTER,
     KERAS_UNTRAINED,
@@ -197,7 +204,7 @@ TINY_ENCODER = Encoder(name_or_path=str(paths.CAMEMBERT_TINY), max_length=64, ba
     "camembert",
     "CamemBERT frozen [CLS] + CNN head",
     "keras",
-    "transformer",
+    "hf-tokenizer",
     "rakuten_edge.training.camembert_frozen:train",
     "rakuten_edge.export.camembert_onnx",
     "rakuten_edge.bench.untrained:camembert_frozen",
@@ -222,7 +229,7 @@ def camembert() -> dict[str, ModelConfig]:
     "camembert-ft",
     "CamemBERT fine-tuned end to end",
     "torch",
-    "transformer",
+    "hf-tokenizer",
     "rakuten_edge.training.torch_trainer:train",
     "rakuten_edge.export.torch_onnx",
     "rakuten_edge.bench.untrained:camembert_finetuned",

@@ -36,3 +36,20 @@ def run_batched(predict, feeds: Feeds, step: int, width: int) -> np.ndarray:
     """`predict` over `feeds` in slices of `step`, concatenated; an empty input gives (0, width)."""
     out = [predict(chunk) for chunk in batched(feeds, step)]
     return np.concatenate(out) if out else np.zeros((0, width), np.float32)
+
+
+def batch1_ms(predict, feeds: Feeds, runs: int, warm: int = 5) -> list[float]:
+    """Milliseconds of `predict` on single rows, rotating over the feeds' rows, after `warm` calls: the one way the
+    run stage is timed at batch 1 (int8 candidates at export, tune)."""
+    import time
+
+    singles = list(batched(feeds, 1))
+    order = [singles[i % len(singles)] for i in range(runs)]
+    for row in order[:warm]:
+        predict(row)
+    times = []
+    for row in order:
+        t0 = time.perf_counter()
+        predict(row)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times

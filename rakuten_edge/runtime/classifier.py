@@ -1,72 +1,35 @@
-"""`load(bundle) -> Classifier`: preprocessing + onnxruntime, nothing else."""
+"""`load(bundle) -> Classifier`: the one path from inputs to answers — decode, encode, run, top-k.
+
+predict, serve, the catalogue (local and Ray), export validation, int8 candidate timing and the bench all call it;
+what runs the graph is an engine (engine.py) looked up in tables/engines.py.
+"""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
-from ..export.formats import FORMATS, Format, bundle_formats
+from ..errors import UserError
+from ..tables import load_object
+from ..tables.engines import DEFAULT
+from ..tables.formats import FORMATS, Format, bundle_formats
+from ..tables.text_kinds import IMAGE, PROBS, get_text_kind
+from .answers import API, EMPTY_TEXT, IMAGE_MISSING, Answers, Candidate, Decoded, InputError, Policy, Prediction
 from .batching import Feeds, run_batched, step_for
-from .manifest import BundleError, inside, read_manifest
-from .preprocess import ImageLike, TextVectorizer, TransformerTextEncoder, image_tensor, load_image, product_text
+from .engine import Engine, EngineError, EngineOptions, open_engine
+from .manifest import BundleError, read_manifest
+from .preprocess import ImageLike, blank_image, image_tensor, load_image, product_text
+from .tuning import JOBS, Choice, EngineSetting, choose, failed_gates
 
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    prdtypecode: int
-    category: str
-    category_en: str
-    probability: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    prdtypecode: int
-    category: str
-    category_en: str
-    probability: float
-    top_k: list[Candidate] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "prdtypecode": self.prdtypecode,
-            "category": self.category,
-            "category_en": self.category_en,
-            "probability": self.probability,
-            "top_k": [c.__dict__ for c in self.top_k],
-        }
-
-
-def _providers(requested: list[str] | str | None) -> tuple[list[str], str | None]:
-    """Map cpu/cuda (or full provider names) to what this onnxruntime has; say plainly what is missing."""
-    if requested is None:
-        return ["CPUExecutionProvider"], None
-    names = [requested] if isinstance(requested, str) else list(requested)
-    available = ort.get_available_providers()
-    chosen, notes = [], []
-    for name in names:
-        full = PROVIDERS.get(name.lower(), name)
-        if full in available:
-            chosen.append(full)
-        else:
-            notes.append(
-                f"{full} requested but not available in this onnxruntime ({', '.join(available)})"
-                + ("; install onnxruntime-gpu and a CUDA driver to use the GPU" if "CUDA" in full else "")
-            )
-    if "CPUExecutionProvider" not in chosen:
-        chosen.append("CPUExecutionProvider")
-    return chosen, ("; ".join(notes) + "; running on CPU") if notes else None
+__all__ = ["Classifier", "Prediction", "load", "manifest_format"]
 
 
 def manifest_format(bundle: Path, manifest: dict) -> Format:
     """The manifest's format, which must be one the export writes (the runtime loads nothing else)."""
-    name = manifest.get("format", "onnx-fp32")  # schema-1 bundles all carry it; the default is for hand-made ones
+    name = manifest.get("format", bundle_formats()[0].name)  # schema-1 bundles all carry it; hand-made ones may not
     fmt = FORMATS.get(name) if isinstance(name, str) else None
     if fmt is None or not fmt.bundle:
         loadable = ", ".join(f.name for f in bundle_formats())
@@ -76,21 +39,6 @@ def manifest_format(bundle: Path, manifest: dict) -> Format:
     return fmt
 
 
-def _keras_vectorizer(bundle: Path, text: dict):
-    vectorizer = TextVectorizer.load(inside(bundle, text["vocabulary"]), int(text["sequence_length"]))
-    return lambda texts: {"tokens": vectorizer(texts)}
-
-
-def _hf_tokenizer(bundle: Path, text: dict):
-    return TransformerTextEncoder(
-        inside(bundle, text["tokenizer"]), int(text["max_length"]), int(text["pad_id"]), str(text["pad_token"])
-    )
-
-
-# The manifest's preprocessing.text.kind -> a builder of texts -> feeds (one entry per kind of text input).
-TEXT_PREPROCESSING = {"keras-vectorizer": _keras_vectorizer, "hf-tokenizer": _hf_tokenizer}
-
-
 class Classifier:
     def __init__(
         self,
@@ -98,52 +46,76 @@ class Classifier:
         providers: list[str] | str | None = None,
         threads: int | None = None,
         spin: bool = True,
+        backend: str | None = None,
+        precision: str | None = None,
+        job: str = "latency",
     ):
-        """`spin=False` stops onnxruntime's threads from busy-waiting between calls: right when other work (image
-        decoding, other sessions) shares the cores, at the price of a little latency when the session runs alone."""
+        """`backend`/`precision` pin the engine; otherwise the bundle's tuning for this CPU and `job` (latency or
+        throughput) chooses, else onnxruntime. `spin=False` stops onnxruntime's threads from busy-waiting between
+        calls: right when other work (image decoding, other sessions) shares the cores."""
         self.bundle = Path(bundle)
         self.manifest = read_manifest(self.bundle)
         m = self.manifest
         self.format = manifest_format(self.bundle, m)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        if not spin:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        chosen, self.provider_note = _providers(providers or (self.format.provider or None))
+        if job not in JOBS:
+            raise UserError(f"job must be one of {', '.join(JOBS)}, got {job!r}")
+        pinned = EngineSetting(backend or DEFAULT, precision, threads) if backend or precision else None
+        default = EngineSetting(DEFAULT, None, threads)
+        refused = pinned and failed_gates(self.bundle, pinned, job)
+        if refused:
+            raise BundleError(
+                f"{self.bundle}: {pinned.label} failed its gates on this CPU ({refused}); "
+                "run without --backend/--precision, or `rakuten-edge tune` again"
+            )
+        choice = choose(self.bundle, m, job, pinned, default)
+        notes = [choice.note] if choice.note else []
+        try:
+            self.engine: Engine = self._open(choice.candidate, providers, spin, job)
+        except UserError as exc:
+            if choice.source != "tuned":
+                raise BundleError(f"{self.bundle}: {exc}") from None
+            notes.append(f"the tuned {choice.candidate.label} cannot run here ({exc}); running the default")
+            choice = Choice(default, "default")
+            self.engine = self._open(default, providers, spin, job)
+        self.candidate, self.choice = choice.candidate, choice.source
+        notes += [self.engine.note] if self.engine.note else []
+        self.provider_note = "; ".join(notes) or None
         if self.provider_note:
             print(f"note: {self.provider_note}", file=sys.stderr)
-        artifact = self.format.artifact
-        try:
-            self.session = ort.InferenceSession(str(self.bundle / artifact), options, providers=chosen)
-        except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
-            raise BundleError(f"{self.bundle}: onnxruntime cannot load {artifact}: {exc}") from None
-        self.providers = self.session.get_providers()
+        self.providers = self.engine.providers
         try:
             self._read(m)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             reason = f"{self.bundle}: manifest field missing or malformed ({type(exc).__name__}: {exc})"
             raise BundleError(reason[:300]) from None
-        self._check_graph(m, artifact)
+        self._check_graph(m)
 
-    def _check_graph(self, m: dict, artifact: str) -> None:
+    def _open(self, candidate: EngineSetting, providers, spin: bool, job: str) -> Engine:
+        options = EngineOptions(
+            providers or (self.format.provider or None), candidate.threads, spin, precision=candidate.precision, job=job
+        )
+        try:
+            return open_engine(self.bundle / self.format.artifact, candidate.backend, options)
+        except EngineError as exc:
+            raise BundleError(f"{self.bundle}: {exc}") from None
+
+    def _check_graph(self, m: dict) -> None:
         """The graph must be the one the manifest describes (names and fixed sizes), or nothing would run: a
         bundle whose model file was swapped for another model's, hashes updated, is refused here."""
-        graph = {i.name: i.shape for i in self.session.get_inputs()}
+        graph = {t.name: t.shape for t in self.engine.inputs()}
         declared = {str(i["name"]): i.get("shape", []) for i in m["inputs"]}
         mismatch = sorted(graph) != sorted(declared)
         for name, shape in graph.items():
             want = declared.get(name, [])
             fixed = [(g, w) for g, w in zip(shape, want) if isinstance(g, int) and isinstance(w, int)]
             mismatch |= len(shape) != len(want) or any(g != w for g, w in fixed)
-        outputs = self.session.get_outputs()
+        outputs = self.engine.outputs()
         width = outputs[0].shape[-1] if outputs and outputs[0].shape else None
-        mismatch |= [o.name for o in outputs] != ["probs"] or (isinstance(width, int) and width != len(self.labels))
+        mismatch |= [o.name for o in outputs] != [PROBS] or (isinstance(width, int) and width != len(self.labels))
         if mismatch:
             got = ", ".join(f"{n} {s}" for n, s in graph.items())
             raise BundleError(
-                f"{self.bundle}: {artifact} takes {got}, not what the manifest declares: the graph is "
+                f"{self.bundle}: {self.format.artifact} takes {got}, not what the manifest declares: the graph is "
                 "not this bundle's model"
             )
 
@@ -151,9 +123,13 @@ class Classifier:
         self.input_names = [str(i["name"]) for i in m["inputs"]]
         self.image_size = int(m["preprocessing"]["image"]["size"])
         text = m["preprocessing"]["text"]
-        if text["kind"] not in TEXT_PREPROCESSING:
-            raise BundleError(f"{self.bundle}: unknown text preprocessing {text['kind']!r}")
-        self.text_inputs = TEXT_PREPROCESSING[text["kind"]](self.bundle, text)
+        try:
+            self.text_kind = get_text_kind(text["kind"])
+        except UserError as exc:
+            raise BundleError(f"{self.bundle}: {exc}") from None
+        encoder = load_object(self.text_kind.encoder)(self.bundle, text)
+        names = self.text_kind.text_inputs
+        self._encode_text = lambda texts: dict(zip(names, encoder(texts)))
         self.labels = [
             {"prdtypecode": int(x["prdtypecode"]), "name_fr": str(x["name_fr"]), "name_en": str(x["name_en"])}
             for x in m["labels"]
@@ -162,48 +138,50 @@ class Classifier:
         # so such bundles run row by row unless the caller asks otherwise.
         self.batch_invariant = bool(m.get("batch_invariant", True))
 
-    # ------------------------------------------------------------------------------------ preprocessing
-    def inputs(self, pixels: np.ndarray, texts: list[str]) -> dict[str, np.ndarray]:
-        """Model feeds from uint8 (N, H, W) pixels and cleaned product texts."""
-        feeds = {"image": image_tensor(pixels), **self.text_inputs(texts)}
+    # --------------------------------------------------------------------------------------- the stages
+    def check_top_k(self, top_k: int) -> int:
+        """The top-k limit is the bundle's number of labels."""
+        if not 1 <= top_k <= len(self.labels):
+            raise ValueError(f"top_k must be between 1 and {len(self.labels)}, got {top_k}")
+        return top_k
+
+    def decode_one(self, image: ImageLike | None, policy: Policy = API) -> Decoded:
+        """Stage 1: one image to pixels. Under a lenient policy a missing or unreadable image becomes a blank one
+        with its issue; under a strict one it is an InputError("image", reason)."""
+        try:
+            if image is None or (isinstance(image, (str, Path)) and not Path(image).is_file()):
+                raise InputError("image", IMAGE_MISSING)
+            return Decoded(load_image(image, self.image_size))
+        except ValueError as exc:  # load_image's one-line reasons, and the missing file above
+            if not policy.blank_image:
+                raise exc if isinstance(exc, InputError) else InputError("image", str(exc)) from None
+            reason = str(exc) if isinstance(exc, InputError) else f"image unreadable ({' '.join(str(exc).split())})"
+            return Decoded(blank_image(self.image_size), reason[:200])
+
+    def decode(self, images: Sequence[ImageLike | None], policy: Policy = API) -> list[Decoded]:
+        return [self.decode_one(image, policy) for image in images]
+
+    def text_of(self, designation: str | None, description: str | None = None, policy: Policy = API) -> str:
+        """The cleaned product text; empty text is an InputError("designation", ...) under a strict policy."""
+        text = product_text(designation, description)
+        if not text and not policy.empty_text:
+            raise InputError("designation", "the product text is empty (designation and description)")
+        return text
+
+    def encode(self, pixels: np.ndarray, texts: list[str]) -> Feeds:
+        """Stage 2: model feeds from uint8 (N, H, W) pixels and cleaned product texts."""
+        feeds = {IMAGE: image_tensor(pixels), **self._encode_text(texts)}
         return {name: feeds[name] for name in self.input_names}
 
-    # ---------------------------------------------------------------------------------------- inference
+    inputs = encode  # the name the bench, export and tests have used for this stage
+
     def run(self, feeds: Feeds, batch_size: int | None = None) -> np.ndarray:
+        """Stage 3: probabilities, under the batching rule (row by row where the graph is not batch-invariant)."""
         step = step_for(self.batch_invariant, batch_size)
-        return run_batched(lambda chunk: self.session.run(["probs"], chunk)[0], feeds, step, len(self.labels))
+        return run_batched(self.engine.run, feeds, step, len(self.labels))
 
-    def predict_proba(
-        self,
-        images: list[ImageLike],
-        texts: list[str],
-        descriptions: list[str | None] | None = None,
-        batch_size: int | None = None,
-    ) -> np.ndarray:
-        if len(images) != len(texts):
-            raise ValueError(f"{len(images)} images but {len(texts)} texts")
-        descriptions = descriptions or [None] * len(texts)
-        pixels = (
-            np.stack([load_image(img, self.image_size) for img in images])
-            if images
-            else np.zeros((0, self.image_size, self.image_size), np.uint8)
-        )
-        cleaned = [product_text(t, d) for t, d in zip(texts, descriptions)]
-        return self.run(self.inputs(pixels, cleaned), batch_size)
-
-    def predict(self, images, texts, descriptions=None, top_k: int = 3):
-        """One item (image, designation[, description]) or lists of them -> Prediction(s)."""
-        if texts is None:
-            raise ValueError("texts is None: give the product's designation (a string, or a list of them)")
-        single = isinstance(texts, str)
-        if single:
-            images, texts, descriptions = [images], [texts], [descriptions]
-        probs = self.predict_proba(list(images), list(texts), list(descriptions) if descriptions else None)
-        results = [self.prediction(row, top_k) for row in probs]
-        return results[0] if single else results
-
-    def prediction(self, row: np.ndarray, top_k: int = 3) -> Prediction:
-        """One row of probabilities as a Prediction with its top_k candidates."""
+    def prediction(self, row: np.ndarray, top_k: int = 3, issues: tuple[str, ...] = ()) -> Prediction:
+        """Stage 4: one row of probabilities as a Prediction with its top_k candidates."""
         order = np.argsort(-row, kind="stable")[: max(1, top_k)]
         cands = [
             Candidate(
@@ -212,10 +190,59 @@ class Classifier:
             for i in order
         ]
         best = cands[0]
-        return Prediction(best.prdtypecode, best.category, best.category_en, best.probability, cands)
+        return Prediction(best.prdtypecode, best.category, best.category_en, best.probability, cands, issues)
+
+    def envelope(self) -> dict:
+        """Where an answer comes from: every surface's answer starts with these."""
+        return {"bundle": str(self.bundle), "provider": self.providers[0]}
+
+    def codes(self, probs: np.ndarray) -> list[int]:
+        """Each row's top-1 prdtypecode."""
+        return [int(self.labels[i]["prdtypecode"]) for i in probs.argmax(1)] if len(probs) else []
+
+    # ------------------------------------------------------------------------------------- the whole path
+    def classify(
+        self,
+        images: Sequence[ImageLike | None],
+        texts: Sequence[str | None],
+        descriptions: Sequence[str | None] | None = None,
+        policy: Policy = API,
+        top_k: int = 3,
+        batch_size: int | None = None,
+    ) -> Answers:
+        """Decode, encode, run and top-k for N items, under `policy`."""
+        if texts is None:
+            raise ValueError("texts is None: give the product's designation (a string, or a list of them)")
+        if len(images) != len(texts):
+            raise ValueError(f"{len(images)} images but {len(texts)} texts")
+        self.check_top_k(top_k)
+        descriptions = list(descriptions) if descriptions else [None] * len(texts)
+        decoded = self.decode(images, policy)
+        cleaned = [self.text_of(t, d, policy) for t, d in zip(texts, descriptions)]
+        pixels = (
+            np.stack([d.pixels for d in decoded])
+            if decoded
+            else np.zeros((0, self.image_size, self.image_size), np.uint8)
+        )
+        probs = self.run(self.encode(pixels, cleaned), batch_size)
+        issues = [tuple(r for r in (d.issue, None if t else EMPTY_TEXT) if r) for d, t in zip(decoded, cleaned)]
+        predictions = [self.prediction(row, top_k, i) for row, i in zip(probs, issues)]
+        return Answers(probs, predictions, self.envelope())
+
+    def predict_proba(self, images, texts, descriptions=None, batch_size: int | None = None) -> np.ndarray:
+        return self.classify(list(images), list(texts), descriptions, batch_size=batch_size).probs
+
+    def predict(self, images, texts, descriptions=None, top_k: int = 3, policy: Policy = API):
+        """One item (image, designation[, description]) or lists of them -> Prediction(s)."""
+        if texts is None:
+            raise ValueError("texts is None: give the product's designation (a string, or a list of them)")
+        single = isinstance(texts, str)
+        if single:
+            images, texts, descriptions = [images], [texts], [descriptions]
+        answers = self.classify(list(images), list(texts), descriptions, policy, top_k)
+        return answers.predictions[0] if single else answers.predictions
 
 
-def load(
-    bundle: str | Path, providers: list[str] | str | None = None, threads: int | None = None, spin: bool = True
-) -> Classifier:
-    return Classifier(bundle, providers, threads, spin)
+def load(bundle: str | Path, *args, **kwargs) -> Classifier:
+    """`Classifier(bundle, providers, threads, spin, backend, precision, job)`: the runtime's entry point."""
+    return Classifier(bundle, *args, **kwargs)

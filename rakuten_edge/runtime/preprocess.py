@@ -220,11 +220,14 @@ class TransformerTextEncoder:
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token=pad_token, length=self.max_length)
 
-    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def arrays(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(input_ids, attention_mask), int64 (N, max_length): the hf-tokenizer kind's text inputs, in order."""
         encodings = self.tokenizer.encode_batch(list(texts))
-        return {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(-1, self.max_length),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(
-                -1, self.max_length
-            ),
-        }
+        ids = np.array([e.ids for e in encodings], dtype=np.int64).reshape(-1, self.max_length)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(-1, self.max_length)
+        return ids, mask
+
+    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+        from ..tables.text_kinds import TEXT_KINDS
+
+        return dict(zip(TEXT_KINDS["hf-tokenizer"].text_inputs, self.arrays(texts)))

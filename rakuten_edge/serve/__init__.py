@@ -30,6 +30,9 @@ class ServeOptions:
     # onnxruntime threads busy-wait between calls. Off by default: a service shares its cores (decoding, other jobs);
     # seed cnn2 int8 beside 2 busy processes took 6.08 ms per call spinning, 2.59 ms not (bench --load 2).
     spin: bool = False
+    # The engine: pinned here, else the bundle's latency tuning for this CPU, else onnxruntime (runtime/tuning.py).
+    backend: str | None = None
+    precision: str | None = None
 
     def check(self) -> ServeOptions:
         if not 0 <= self.port <= 65535:
@@ -53,7 +56,13 @@ def build_app(bundle: str | Path | None = None, options: ServeOptions = ServeOpt
     cores = os.cpu_count() or 1
     # Spinning trades CPU for latency: alone, with idle gaps between requests, a batch-1 call of seed-size cnn3 int8
     # took 2.9 ms spinning and 4.1 ms not (threads woken per call); beside other work spinning loses (ServeOptions).
-    clf = Classifier(Path(bundle) if bundle else best_bundle(paths.BUNDLES), threads=options.threads, spin=options.spin)
+    clf = Classifier(
+        Path(bundle) if bundle else best_bundle(paths.BUNDLES),
+        threads=options.threads,
+        spin=options.spin,
+        backend=options.backend,
+        precision=options.precision,
+    )
     app = create_app(
         clf,
         options.api_key,

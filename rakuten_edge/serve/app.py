@@ -13,8 +13,9 @@ from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from ..runtime.answers import STRICT, InputError
 from ..runtime.classifier import Classifier
-from ..runtime.preprocess import blank_image, load_image, product_text
+from ..runtime.preprocess import blank_image
 from .batcher import MicroBatcher
 from .limits import BodyLimit, Gate
 from .metrics import Metrics
@@ -39,7 +40,7 @@ class Item(BaseModel):
 
 class BatchRequest(BaseModel):
     items: list[Item] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
-    top_k: int = Field(3, ge=1, le=27)
+    top_k: int = 3  # checked against the bundle's labels (Classifier.check_top_k)
 
 
 def model_summary(clf: Classifier) -> dict:
@@ -97,16 +98,20 @@ def create_app(
         description=f"Product-type classification with the bundle {clf.bundle.name}.",
     )
 
-    async def classify(data: bytes, designation: str, description: str | None, top_k: int, where: str = "") -> dict:
-        """`where` prefixes the field names in errors (`items[3].` in a batch)."""
-        text = product_text(designation, description)
-        if not text:
-            raise HTTPException(422, f"{where}designation: the product text is empty (designation and description)")
+    def check_top_k(top_k: int) -> int:
         try:
-            pixels = await asyncio.get_running_loop().run_in_executor(pool, load_image, data, clf.image_size)
+            return clf.check_top_k(top_k)
         except ValueError as exc:
-            raise HTTPException(422, f"{where}image: {exc}") from None
-        row = await state.batcher.submit(pixels, text)
+            raise HTTPException(422, f"top_k: {exc}") from None
+
+    async def classify(data: bytes, designation: str, description: str | None, top_k: int, where: str = "") -> dict:
+        """The runtime's path under the strict policy; `where` prefixes the field names in errors (`items[3].`)."""
+        try:
+            text = clf.text_of(designation, description, STRICT)
+            decoded = await asyncio.get_running_loop().run_in_executor(pool, clf.decode_one, data, STRICT)
+        except InputError as exc:
+            raise HTTPException(422, f"{where}{exc.field}: {exc.reason}") from None
+        row = await state.batcher.submit(decoded.pixels, text)
         return clf.prediction(row, top_k).to_dict()
 
     @app.post("/v1/predict", summary="Classify one product (multipart form)")
@@ -114,13 +119,14 @@ def create_app(
         image: UploadFile = File(...),
         designation: str = Form(...),
         description: str | None = Form(None),
-        top_k: int = Form(3, ge=1, le=27),
+        top_k: int = Form(3),
     ) -> dict:
-        result = await classify(await image.read(), designation, description, top_k)
-        return {"bundle": str(clf.bundle), "provider": clf.providers[0], **result}
+        result = await classify(await image.read(), designation, description, check_top_k(top_k))
+        return {**clf.envelope(), **result}
 
     @app.post("/v1/predict/batch", summary=f"Classify up to {MAX_BATCH_ITEMS} products (JSON, base64 images)")
     async def predict_batch(request: BatchRequest) -> dict:
+        check_top_k(request.top_k)
         images = []
         for i, item in enumerate(request.items):
             try:
@@ -137,7 +143,7 @@ def create_app(
         failed = next((r for r in results if isinstance(r, BaseException)), None)
         if failed is not None:
             raise failed
-        return {"bundle": str(clf.bundle), "provider": clf.providers[0], "predictions": results}
+        return {**clf.envelope(), "predictions": results}
 
     @app.get("/v1/model", summary="The bundle's manifest summary")
     async def model() -> dict:

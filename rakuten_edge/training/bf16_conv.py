@@ -33,7 +33,7 @@ def _bf16_convolution_op(self, inputs, kernel):
 
 def native_bf16() -> bool:
     """bfloat16 dot products in hardware (without them oneDNN emulates bfloat16, slower than float32)."""
-    from ..bench.machine import describe
+    from ..machine import describe
 
     return bool({"avx512_bf16", "amx_bf16", "amx_tile"} & set(describe()["flags"]))
 

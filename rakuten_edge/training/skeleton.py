@@ -36,14 +36,11 @@ class TrainOptions:
     name: str | None = None  # run folder name (default: key, or key-preset)
     resume: bool = False  # go on from the last completed epoch of a killed run with the same settings
 
-    # The options only some models take; the rest apply to every model.
-    MODEL_SPECIFIC = ("camembert", "max_length", "cache")
-
     def check(self, entry: ModelEntry) -> TrainOptions:
         at_least_one(self, "epochs", "batch_size", "limit", "max_length")
-        extra = sorted(
-            k for k in self.MODEL_SPECIFIC if getattr(self, k) is not None and k not in entry.trainer_options
-        )
+        # The options only some models take (each entry declares its own); the rest apply to every model.
+        specific = {k for e in REGISTRY.values() for k in e.trainer_options}
+        extra = sorted(k for k in specific if getattr(self, k, None) is not None and k not in entry.trainer_options)
         if extra:
             takers = [k for k, e in REGISTRY.items() if set(extra) <= set(e.trainer_options)]
             raise UserError(

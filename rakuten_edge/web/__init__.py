@@ -26,15 +26,12 @@ from ..errors import UserError
 from ..runtime.classifier import manifest_format
 from ..runtime.manifest import inside, read_manifest
 from ..runtime.preprocess import TextVectorizer
+from ..tables.text_kinds import PROBS, web_kinds
 
 ORT_VERSION = "1.30.0"
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs")
 SITE_FILES = ("index.html", "app.js", "preprocess.js")
 REPO_ORT = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "onnxruntime-web" / "dist"
-# The text preprocessing kinds the page implements. hf-tokenizer (camembert, camembert-ft) is left out on purpose:
-# a SentencePiece tokenizer in JS is its own parity project, and base-size CamemBERT (443 MB fp32, 111 MB int8)
-# is not a page download.
-WEB_TEXT_KINDS = ("keras-vectorizer",)
 
 
 @dataclass(frozen=True)
@@ -85,8 +82,8 @@ def _model_config(bundle: Path, manifest: dict) -> dict:
     text = manifest["preprocessing"]["text"]
     if not runs_in_page(manifest):
         raise UserError(
-            f"{bundle}: the page runs bundles whose text preprocessing is {', '.join(WEB_TEXT_KINDS)} (cnn1, cnn2, "
-            f"cnn3); this one uses {text.get('kind')!r}"
+            f"{bundle}: the page runs bundles whose text preprocessing is {_web_kinds()} ({_web_models()}); "
+            f"this one uses {text.get('kind')!r}"
         )
     image_spec, text_spec = manifest["inputs"]
     return {
@@ -97,20 +94,31 @@ def _model_config(bundle: Path, manifest: dict) -> dict:
         "text_input": text_spec["name"],
         "tokens_dtype": text_spec["dtype"],
         "sequence_length": int(text["sequence_length"]),
-        "output": "probs",
+        "output": PROBS,
         "labels": manifest["labels"],
     }
 
 
 def runs_in_page(manifest: dict) -> bool:
-    return manifest.get("preprocessing", {}).get("text", {}).get("kind") in WEB_TEXT_KINDS
+    """Whether the page mirrors the bundle's text preprocessing (the text-kind table's `web`)."""
+    return manifest.get("preprocessing", {}).get("text", {}).get("kind") in {k.name for k in web_kinds()}
+
+
+def _web_kinds() -> str:
+    return ", ".join(k.name for k in web_kinds())
+
+
+def _web_models() -> str:
+    from ..models.registry import REGISTRY
+
+    return ", ".join(key for key, entry in REGISTRY.items() if entry.text.web)
 
 
 def build_site(bundle: str | Path | None, out: str | Path, bundles: Path = paths.BUNDLES) -> Site:
     """Write the static site for `bundle` (default: the best bundle the page can run) into `out`, replaced whole
     and only once complete."""
     if bundle is None:
-        bundle = best_bundle(bundles, runs_in_page, "bundle of a token model (cnn1, cnn2, cnn3)")
+        bundle = best_bundle(bundles, runs_in_page, f"bundle of a model the page runs ({_web_models()})")
     bundle, out = Path(bundle), Path(out)
     manifest = read_manifest(bundle)  # hashes verified: the page gets the files the export validated
     config = _model_config(bundle, manifest)

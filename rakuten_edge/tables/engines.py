@@ -1,0 +1,72 @@
+"""The one table of inference engines: what runs a bundle's graph behind the runtime's one path.
+
+An engine is an adapter (runtime/engine.py's `Engine`): open a graph, report its inputs and outputs, run feeds to
+probabilities. onnxruntime is the light runtime's only hard dependency; another engine is an entry here plus its
+adapter module, imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from ..errors import UserError
+
+DEFAULT = "onnxruntime"
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    name: str
+    adapter: str  # "module:Class" implementing runtime.engine.Engine
+    module: str  # the Python package it needs (checked before the adapter is imported)
+    extra: str  # the project's extra that installs it ("" = a core dependency)
+    description: str = ""
+    precisions: tuple[str | None, ...] = (None,)  # what tune tries (None: the graph's own precision)
+    lossy_precisions: frozenset[str] = frozenset()  # those that face the lossy (int8) gates
+
+    def lossy(self, precision: str | None) -> bool:
+        return precision in self.lossy_precisions
+
+    def available(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+
+ENGINES: dict[str, EngineEntry] = {}
+
+
+def register_engine(entry: EngineEntry) -> EngineEntry:
+    ENGINES[entry.name] = entry
+    return entry
+
+
+def get_engine(name: object) -> EngineEntry:
+    if not isinstance(name, str) or name not in ENGINES:
+        raise UserError(f"unknown backend {name!r} (choose {', '.join(ENGINES)})")
+    entry = ENGINES[name]
+    if not entry.available():
+        how = f"pip install 'rakuten-edge[{entry.extra}]'" if entry.extra else f"pip install {entry.module}"
+        raise UserError(f"backend {name!r} needs the Python package {entry.module!r}, not installed here: {how}")
+    return entry
+
+
+register_engine(
+    EngineEntry(
+        "onnxruntime",
+        "rakuten_edge.runtime.engine_onnxruntime:OnnxRuntimeEngine",
+        "onnxruntime",
+        "",
+        "onnxruntime's CPU (or CUDA) execution provider: the portable default",
+    )
+)
+register_engine(
+    EngineEntry(
+        "openvino",
+        "rakuten_edge.runtime.engine_openvino:OpenVinoEngine",
+        "openvino",
+        "openvino",
+        "Intel's OpenVINO on the CPU, reading the ONNX graph itself; f32 or bf16 (AMX / avx512_bf16 machines)",
+        precisions=("f32", "bf16"),
+        lossy_precisions=frozenset({"bf16"}),
+    )
+)

@@ -1,0 +1,139 @@
+"""Engines behind the one path: OpenVINO answers like onnxruntime, `tune` records a gated winner per CPU and job,
+`load` follows it, and every bad case (missing backend, foreign or corrupt tuning file, a pinned candidate that
+failed its gates) is one line or a noted fall back to the default, never a traceback or a silently other answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rakuten_edge.runtime import BundleError, load
+from rakuten_edge.runtime.tuning import TUNING, cpu_signature
+
+TESTS = Path(__file__).parent
+pytestmark = pytest.mark.slow  # trains and exports the toy model, then a worker process per candidate
+
+
+@pytest.fixture(scope="module")
+def toy_bundle(prepared_dir, tmp_path_factory):
+    """The toy model (tests/toy_plugin.py: a hand-written ONNX graph) trained and exported: a real bundle in 2 s."""
+    sys.path.insert(0, str(TESTS))
+    import toy_plugin
+
+    from rakuten_edge.export import export
+    from rakuten_edge.training import train
+
+    root = tmp_path_factory.mktemp("toy")
+    train("toy", data=prepared_dir, out=root / "runs", preset="tiny")
+    written = export(["toy"], runs=root / "runs", out=root / "bundles", data=prepared_dir)
+    yield Path(written[0]["bundle"])
+    toy_plugin.unregister()
+
+
+@pytest.fixture
+def bundle(toy_bundle, tmp_path):
+    """A private copy: the tests below write tuning files into it."""
+    import shutil
+
+    copy = tmp_path / toy_bundle.name
+    shutil.copytree(toy_bundle, copy)
+    return copy
+
+
+def test_openvino_answers_like_onnxruntime(bundle, prepared_dir):
+    pytest.importorskip("openvino")
+    from rakuten_edge.data.prepared import load_split
+
+    val = load_split(prepared_dir, "val").head(64)
+    ort_clf, ov_clf = load(bundle), load(bundle, backend="openvino", precision="f32")
+    assert ov_clf.providers[0].startswith("OpenVINO") and ov_clf.choice == "pinned"
+    a = ort_clf.run(ort_clf.encode(val.pixels, val.texts))
+    b = ov_clf.run(ov_clf.encode(val.pixels, val.texts))
+    assert np.abs(a - b).max() <= 1e-5 and (a.argmax(1) == b.argmax(1)).all()
+
+
+def test_tune_records_a_gated_winner_and_load_follows_it(bundle, prepared_dir, capsys):
+    from rakuten_edge.tune import tune
+
+    result = tune(bundle, ("latency",), prepared_dir, rows=32, runs=5, threads=[1])
+    table = result["latency"]["table"]
+    labels = {r["label"] for r in table}
+    assert "onnxruntime/graph/1t" in labels and all(("p50_ms" in r) or r["why"] for r in table)
+    assert any(r["passed"] for r in table) and result["latency"]["winner"] in {r["label"] for r in table if r["passed"]}
+    data = json.loads((bundle / TUNING).read_text())
+    assert list(data["cpus"]) == [cpu_signature()]
+    winner = data["cpus"][cpu_signature()]["jobs"]["latency"]["winner"]["candidate"]
+    clf = load(bundle, job="latency")
+    assert clf.choice == "tuned" and clf.candidate.backend == winner["backend"]
+    # a job that was not tuned runs the default, and says why
+    assert load(bundle, job="throughput").choice == "default"
+    assert "no throughput tuning for this CPU" in capsys.readouterr().err
+    # the manifest's hashes are untouched: the bundle's identity does not change when it is tuned
+    assert TUNING not in json.loads((bundle / "manifest.json").read_text())["files"]
+
+
+def _tuning(bundle: Path, signature: str, candidate: dict, passed: bool = True) -> None:
+    from rakuten_edge.runtime.manifest import read_manifest
+    from rakuten_edge.runtime.tuning import bundle_identity
+
+    row = {"candidate": candidate, "passed": passed, "why": "" if passed else "agreement 91.00% (≥ 99%)"}
+    jobs = {"latency": {"winner": {"candidate": candidate} if passed else None, "table": [row]}}
+    data = {"schema": 1, "bundle": bundle_identity(read_manifest(bundle)), "cpus": {signature: {"jobs": jobs}}}
+    (bundle / TUNING).write_text(json.dumps(data))
+
+
+def test_foreign_corrupt_or_stale_tuning_falls_back_with_a_note(bundle, capsys):
+    ov = {"backend": "openvino", "precision": "f32", "threads": 1}
+    _tuning(bundle, "Some Other CPU [avx2]", ov)
+    assert load(bundle).choice == "default"
+    assert "no latency tuning for this CPU" in capsys.readouterr().err
+    (bundle / TUNING).write_text("{not json")
+    assert load(bundle).choice == "default"
+    assert "unreadable" in capsys.readouterr().err
+    _tuning(bundle, cpu_signature(), ov)
+    data = json.loads((bundle / TUNING).read_text())
+    (bundle / TUNING).write_text(json.dumps({**data, "bundle": "0" * 16}))
+    assert load(bundle).choice == "default"
+    assert "stale" in capsys.readouterr().err
+
+
+def test_a_tuned_backend_missing_here_falls_back(bundle, capsys):
+    _tuning(bundle, cpu_signature(), {"backend": "no-such-engine", "precision": None, "threads": 1})
+    clf = load(bundle)
+    assert clf.choice == "default" and clf.candidate.backend == "onnxruntime"
+    assert "cannot run here" in capsys.readouterr().err
+
+
+def test_pinned_failures_are_one_line(bundle, prepared_dir):
+    with pytest.raises(BundleError, match="unknown backend 'nope'"):
+        load(bundle, backend="nope")
+    _tuning(bundle, cpu_signature(), {"backend": "onnxruntime", "precision": None, "threads": 1}, passed=False)
+    with pytest.raises(BundleError, match="failed its gates on this CPU"):
+        load(bundle, backend="onnxruntime", threads=1)
+    image = next((prepared_dir / "split_val").rglob("*.jpg"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rakuten_edge.cli",
+            "predict",
+            str(image),
+            "Piscine",
+            "--bundle",
+            str(bundle),
+            "--backend",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    lines = cli.stderr.strip().splitlines()
+    assert cli.returncode == 2 and len(lines) == 1 and "unknown backend 'nope'" in lines[0], cli.stderr
