@@ -83,7 +83,28 @@ def bundles(trained_runs, prepared_dir, tmp_path_factory) -> dict[str, dict[str,
     return out
 
 
-SLOW_FIXTURES = {"trained_runs", "bundles", "tiny_camembert"}
+@pytest.fixture(scope="session")
+def toy_bundle(prepared_dir, tmp_path_factory) -> Path:
+    """The toy model (tests/toy_plugin.py: a hand-written ONNX graph) trained and exported: a real bundle in
+    seconds, for the tests of engines and serving protocols."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import toy_plugin
+
+    from rakuten_edge.export import export
+    from rakuten_edge.training import train
+
+    root = tmp_path_factory.mktemp("toy")
+    try:
+        train("toy", data=prepared_dir, out=root / "runs", preset="tiny")
+        written = export(["toy"], runs=root / "runs", out=root / "bundles", data=prepared_dir)
+    finally:
+        toy_plugin.unregister()  # the bundle needs no registry entry: other tests see the usual models
+    return Path(written[0]["bundle"])
+
+
+SLOW_FIXTURES = {"trained_runs", "bundles", "tiny_camembert", "toy_bundle"}
 
 
 def pytest_collection_modifyitems(items):

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("tables", ("tables",)),
     ("runtime", ("runtime",)),
-    ("records", ("run", "bundles", "reports", "plots")),
+    ("records", ("run", "bundles", "reports", "gates", "plots")),
     ("data and models", ("data", "models")),
     ("training and export", ("training", "export")),
     ("surfaces", ("bench", "evaluate", "predict", "catalogue", "serve", "web", "tune")),

@@ -20,22 +20,6 @@ TESTS = Path(__file__).parent
 pytestmark = pytest.mark.slow  # trains and exports the toy model, then a worker process per candidate
 
 
-@pytest.fixture(scope="module")
-def toy_bundle(prepared_dir, tmp_path_factory):
-    """The toy model (tests/toy_plugin.py: a hand-written ONNX graph) trained and exported: a real bundle in 2 s."""
-    sys.path.insert(0, str(TESTS))
-    import toy_plugin
-
-    from rakuten_edge.export import export
-    from rakuten_edge.training import train
-
-    root = tmp_path_factory.mktemp("toy")
-    train("toy", data=prepared_dir, out=root / "runs", preset="tiny")
-    written = export(["toy"], runs=root / "runs", out=root / "bundles", data=prepared_dir)
-    yield Path(written[0]["bundle"])
-    toy_plugin.unregister()
-
-
 @pytest.fixture
 def bundle(toy_bundle, tmp_path):
     """A private copy: the tests below write tuning files into it."""

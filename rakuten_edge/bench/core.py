@@ -154,7 +154,8 @@ def _bench_run(run: Run, bundles_root: Path, workdir: Path, options: BenchOption
         feeds_error = f"no fp32 bundle in {bundles_root}: run `rakuten-edge export --quantize` first"
     rows, native_p50 = [], None
     chosen = [f for f in FORMATS.values() if (not options.formats or f.name in options.formats)]
-    for fmt in [f for f in chosen if f.applies(entry_of(run))]:
+    measured = [f for f in chosen if f.applies(entry_of(run))]
+    for fmt in measured:
         row = {"model": run.name, "key": run.key, "format": fmt.name}
         row.update(_bench_format(subject, fmt, options, feeds_path, feeds_error, workdir))
         if row["status"] != "❌":
@@ -162,7 +163,34 @@ def _bench_run(run: Run, bundles_root: Path, workdir: Path, options: BenchOption
                 native_p50 = row["p50_ms"]
             row["speedup_vs_native"] = native_p50 / row["p50_ms"] if native_p50 and row.get("p50_ms") else None
         rows.append(row)
+    if not feeds_error:
+        _gate_rows(rows, measured, feeds_path)
     return rows
+
+
+def _gate_rows(rows: list[dict], formats: list[Format], feeds_path: Path) -> None:
+    """Every row, peers included, against the reference row's answers on the same validation rows, with the gates
+    of its precision (gates.py). A row past them is ❌ with the figures, never ✅ (a row with random weights is not
+    gated: it has no labels)."""
+    from ..gates import gate
+    from .worker import probs_path
+
+    reference = next((f for f in formats if f.reference), None)
+    ref_path = Path(probs_path(str(feeds_path), reference.name)) if reference else None
+    if ref_path is None or not ref_path.is_file():
+        return
+    with np.load(feeds_path) as z:
+        labels = z["labels"] if "labels" in z.files else None
+    if labels is None:
+        return
+    ref = np.load(ref_path)
+    for row, fmt in zip(rows, formats):
+        path = Path(probs_path(str(feeds_path), fmt.name))
+        if fmt.reference or row["status"] == "❌" or not path.is_file():
+            continue
+        check = gate(np.load(path), ref, labels, fmt.precision.lossy)
+        if not check.passed:
+            row["status"], row["reason"] = "❌", f"gates vs {reference.name}: {check.why}"
 
 
 def _bench_format(

@@ -20,6 +20,11 @@ from ..runtime.batching import batched, run_batched, step_for
 from .subject import Job
 
 
+def probs_path(feeds: str, fmt: str) -> str:
+    """Where a row's validation probabilities go, beside the feeds (removed with the bench's work folder)."""
+    return f"{feeds}.{fmt}.probs.npy"
+
+
 def _rows(feeds: dict, idx) -> dict:
     return {k: np.ascontiguousarray(v[idx]) for k, v in feeds.items()}
 
@@ -69,6 +74,7 @@ def measure(job: Job) -> dict:
         # The runtime's rule (row by row unless batch-invariant); static-shape artefacts always row by row.
         step = step_for(job.batch_invariant, 1 if fmt.static_batch else None)
         probs = run_batched(predict, feeds, step, width)
+        np.save(probs_path(job.feeds, fmt.name), probs)  # the parent gates this row against the reference's
         s = classification_report(labels, probs.argmax(1))["summary"]
         result.update(accuracy=s["accuracy"], weighted_f1=s["weighted_f1"], eval_rows=n)
     result["peak_memory_mb"] = peak_memory_mb()

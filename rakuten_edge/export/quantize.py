@@ -14,11 +14,11 @@ import numpy as np
 
 from ..choices import QuantMode
 from ..errors import UserError
+from ..gates import MAX_F1_DROP, MIN_AGREEMENT
 from ..reports import classification_report
 from ..runtime.batching import batch1_ms, batched
 from ..runtime.engine import EngineOptions, open_engine
 
-MIN_AGREEMENT, MAX_F1_DROP = 0.99, 0.005
 # Quantized by the dynamic recipes; Conv stays float (ConvInteger is slower than float Conv on CPU).
 # Gather quantizes the embedding tables: without it CamemBERT base's 32,005 x 768 word embeddings stay
 # float and int8 is 1/2.4 of the fp32 size instead of 1/4 (measured: 180 vs 109 MB, same latency).

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..gates import MAX_ABS_DIFF
 from ..tables.text_kinds import PROBS
 
 
@@ -37,7 +38,7 @@ def validate(
     onnx_probs: np.ndarray,
     native_probs: np.ndarray,
     row_ids: np.ndarray,
-    atol: float | None = 1e-4,
+    atol: float | None = MAX_ABS_DIFF,
     min_agreement: float = 1.0,
 ) -> Validation:
     """Check an engine's graph (runtime/engine.py) against the native model. atol=None skips the closeness bound

@@ -19,9 +19,10 @@ from ..runtime.preprocess import blank_image
 from .batcher import MicroBatcher
 from .limits import BodyLimit, Gate
 from .metrics import Metrics
+from .oip_routes import add_oip_routes
 
 MAX_BATCH_ITEMS = 64
-PREDICT_ROUTES = {"/v1/predict", "/v1/predict/batch"}
+PREDICT_ROUTES = {"/v1/predict", "/v1/predict/batch"}  # and every /v2/models/.../infer (limits.Gate)
 
 
 @dataclass
@@ -163,6 +164,7 @@ def create_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(state.metrics.render(state.inflight), media_type="text/plain; version=0.0.4")
 
+    add_oip_routes(app, clf, state, pool)
     app.state.bundle = clf.bundle
     routes = {r.path for r in app.routes}
     app.add_middleware(

@@ -12,8 +12,9 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def reply(send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def reply(send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = (), path: str = "") -> None:
+    """One line: {"detail": ...} on /v1 and elsewhere, the Open Inference Protocol's {"error": ...} on /v2."""
+    body = json.dumps({"error" if path.startswith("/v2") else "detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -40,7 +41,7 @@ class BodyLimit:
             except ValueError:
                 return await reply(send, 400, "invalid Content-Length header")
             if too_big:
-                return await reply(send, 413, f"request body over the limit of {self.limit} bytes")
+                return await reply(send, 413, f"request body over the limit of {self.limit} bytes", (), scope["path"])
         received, started = 0, False
 
         async def limited_receive():
@@ -61,11 +62,20 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await reply(send, 413, f"request body over the limit of {self.limit} bytes")
+                await reply(send, 413, f"request body over the limit of {self.limit} bytes", (), scope["path"])
+
+
+def guarded(path: str) -> bool:
+    """The paths behind the API key: /v1/ and /v2/ (OIP), but not /v2/health/ (a load balancer's probes)."""
+    return path.startswith("/v1/") or (path.startswith("/v2") and not path.startswith("/v2/health/"))
+
+
+def infer_route(path: str) -> bool:
+    return path.startswith("/v2/models/") and path.endswith("/infer")
 
 
 class Gate:
-    """API key on /v1/ (401), admission control on the prediction endpoints (503 + Retry-After when
+    """API key on /v1/ and /v2/ (401), admission control on the prediction endpoints (503 + Retry-After when
     `max_inflight` are already being served), and request metrics for every route."""
 
     def __init__(self, app, state, api_key: str | None, max_inflight: int, routes: set[str], predict: set[str]):
@@ -80,7 +90,7 @@ class Gate:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path, t0, status = scope["path"], time.perf_counter(), 500
-        endpoint = path if path in self.routes else "other"
+        endpoint = path if path in self.routes else ("/v2/models/{model}/infer" if infer_route(path) else "other")
 
         async def observed(message):
             nonlocal status
@@ -89,14 +99,18 @@ class Gate:
             await send(message)
 
         try:
-            if path.startswith("/v1/") and self.api_key and not self._authorised(dict(scope.get("headers") or [])):
+            if guarded(path) and self.api_key and not self._authorised(dict(scope.get("headers") or [])):
                 status = 401
-                return await reply(send, 401, "missing or wrong API key (X-API-Key or Authorization: Bearer)")
-            if path in self.predict:
+                return await reply(send, 401, "missing or wrong API key (X-API-Key or Authorization: Bearer)", (), path)
+            if path in self.predict or infer_route(path):
                 if self.state.inflight >= self.max_inflight:
                     status = 503
                     return await reply(
-                        send, 503, "overloaded: too many requests in flight, retry shortly", [(b"retry-after", b"1")]
+                        send,
+                        503,
+                        "overloaded: too many requests in flight, retry shortly",
+                        [(b"retry-after", b"1")],
+                        path,
                     )
                 self.state.inflight += 1
                 try:

@@ -18,16 +18,14 @@ import numpy as np
 
 from .. import paths
 from ..errors import UserError
+from ..gates import gate
 from ..machine import describe
 from ..pools import json_worker
 from ..progress import console
-from ..reports import classification_report
 from ..runtime.classifier import Classifier
 from ..runtime.tuning import JOBS, EngineSetting, cpu_signature, write_tuning
 from ..tables.engines import DEFAULT, ENGINES
 
-# The gates of every lossless candidate (today's fp32 export gates) and of every lossy one (the int8 gates).
-MAX_ABS_DIFF, MIN_AGREEMENT, MAX_F1_DROP = 1e-4, 0.99, 0.005
 THROUGHPUT_BATCH = 32
 
 
@@ -40,21 +38,6 @@ def settings(threads: list[int]) -> list[EngineSetting]:
         for precision in entry.precisions:
             found += [EngineSetting(entry.name, precision, t) for t in threads]
     return found
-
-
-def _gate(setting: EngineSetting, probs: np.ndarray, ref: np.ndarray, labels: np.ndarray) -> tuple[bool, str, dict]:
-    agreement = float((probs.argmax(1) == ref.argmax(1)).mean())
-    diff = float(np.abs(probs.astype(np.float64) - ref).max()) if len(ref) else 0.0
-    f1 = classification_report(labels, probs.argmax(1))["summary"]["weighted_f1"]
-    f1_ref = classification_report(labels, ref.argmax(1))["summary"]["weighted_f1"]
-    figures = {"agreement": round(agreement, 4), "max_abs_diff": diff, "f1_drop": round(f1_ref - f1, 4)}
-    if ENGINES[setting.backend].lossy(setting.precision):
-        ok = agreement >= MIN_AGREEMENT and f1_ref - f1 <= MAX_F1_DROP
-        why = "" if ok else f"agreement {agreement:.2%} (≥ {MIN_AGREEMENT:.0%}), wF1 drop {f1_ref - f1:+.4f} (≤ 0.005)"
-    else:
-        ok = diff <= MAX_ABS_DIFF and agreement == 1.0
-        why = "" if ok else f"max |Δp| {diff:.1e} (≤ 1e-4), top-1 agreement {agreement:.2%} (100%)"
-    return ok, why, figures
 
 
 def _worker(spec: dict, work: Path, timeout: float) -> dict:
@@ -110,8 +93,9 @@ def tune(
                 if "error" in result:
                     row.update(passed=False, why=result["error"])
                 else:
-                    ok, why, figures = _gate(setting, np.load(work / "probs.npy"), reference, val.labels)
-                    row.update(figures, passed=ok, why=why)
+                    lossy = ENGINES[setting.backend].lossy(setting.precision)
+                    check = gate(np.load(work / "probs.npy"), reference, val.labels, lossy)
+                    row.update(check.figures(), passed=check.passed, why=check.why)
                 table.append(row)
             passing = [r for r in table if r["passed"]]
             key = "p50_ms" if job == "latency" else "items_per_s"
