@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
-from fastapi.responses import PlainTextResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
 from ..runtime.answers import STRICT, InputError
@@ -19,6 +21,7 @@ from ..runtime.preprocess import blank_image
 from .batcher import MicroBatcher
 from .limits import BodyLimit, Gate
 from .metrics import Metrics
+from .oip import version_of
 from .oip_routes import add_oip_routes
 
 MAX_BATCH_ITEMS = 64
@@ -76,7 +79,7 @@ def create_app(
     max_batch: int = 32,
     max_inflight: int = 64,
 ) -> FastAPI:
-    state = State()
+    state = State(metrics=Metrics(clf.bundle.name, version_of(clf.manifest)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
 
     @asynccontextmanager
@@ -162,7 +165,15 @@ def create_app(
 
     @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
     async def metrics() -> PlainTextResponse:
-        return PlainTextResponse(state.metrics.render(state.inflight), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(state.metrics.render(state.inflight), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(RequestValidationError)
+    async def one_line(request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's validation errors (a missing field, top_k=abc) in the one 4xx shape: a line naming the field."""
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "form", "path"))
+        key = "error" if request.url.path.startswith("/v2") else "detail"
+        return JSONResponse({key: f"{field or 'request'}: {first.get('msg', 'invalid')}"[:300]}, 422)
 
     add_oip_routes(app, clf, state, pool)
     app.state.bundle = clf.bundle

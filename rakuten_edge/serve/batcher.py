@@ -43,8 +43,9 @@ class MicroBatcher:
 
     async def submit(self, pixels: np.ndarray, text: str) -> np.ndarray:
         """Probabilities of one product (uint8 pixels from load_image, cleaned text)."""
-        future = asyncio.get_running_loop().create_future()
-        await self.queue.put((pixels, text, future))
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        await self.queue.put((pixels, text, future, loop.time()))
         return await future
 
     async def _collect(self) -> list:
@@ -76,16 +77,18 @@ class MicroBatcher:
             items = await self._collect()
             # One session call at a time, using every core through onnxruntime's own threads; requests queue
             # meanwhile and form the next batch.
-            self.metrics.batch_size.observe(len(items))
+            start = loop.time()
             try:
                 probs = await loop.run_in_executor(
                     self.pool, self._run, np.stack([i[0] for i in items]), [i[1] for i in items]
                 )
             except Exception as exc:  # noqa: BLE001 - handed to each waiting request, the loop goes on
-                for *_, future in items:
+                for _, _, future, _ in items:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, _, future), row in zip(items, probs):
+            finally:
+                self.metrics.batch(len(items), [start - i[3] for i in items], loop.time() - start)
+            for (_, _, future, _), row in zip(items, probs):
                 if not future.done():
                     future.set_result(row)

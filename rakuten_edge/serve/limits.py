@@ -119,4 +119,5 @@ class Gate:
                     self.state.inflight -= 1
             return await self.app(scope, receive, observed)
         finally:
-            self.state.metrics.request(endpoint, status, time.perf_counter() - t0)
+            predict = path in self.predict or infer_route(path)
+            self.state.metrics.request(endpoint, status, time.perf_counter() - t0, predict)

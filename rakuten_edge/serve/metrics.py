@@ -1,79 +1,87 @@
-"""Prometheus text exposition, by hand: a few counters and histograms need no client library."""
+"""Prometheus metrics through prometheus-client, named the way serving stacks name them: per model and version,
+requests by outcome (Triton's nv_inference_request_success / _failure), request, queue and compute duration
+histograms (BentoML's *_request_duration_seconds), batch sizes and requests in flight. One registry per app, so
+several apps in one process (tests, several models) never share a series by accident.
+"""
 
 from __future__ import annotations
 
-import bisect
 import time
-from collections import Counter
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
-
-
-class Histogram:
-    def __init__(self, buckets: tuple[float, ...]):
-        self.buckets, self.counts, self.sum, self.count = buckets, [0] * len(buckets), 0.0, 0
-
-    def observe(self, value: float) -> None:
-        i = bisect.bisect_left(self.buckets, value)
-        if i < len(self.counts):
-            self.counts[i] += 1
-        self.sum += value
-        self.count += 1
-
-    def lines(self, name: str, labels: str = "") -> list[str]:
-        out, running = [], 0
-        sep = "," if labels else ""
-        for bound, n in zip(self.buckets, self.counts):
-            running += n
-            out.append(f'{name}_bucket{{{labels}{sep}le="{bound}"}} {running}')
-        out.append(f'{name}_bucket{{{labels}{sep}le="+Inf"}} {self.count}')
-        suffix = f"{{{labels}}}" if labels else ""
-        return out + [f"{name}_sum{suffix} {self.sum:.6f}", f"{name}_count{suffix} {self.count}"]
+MODEL = ("model", "version")
 
 
 class Metrics:
-    """Updated from the event loop's thread only (middleware and batcher), so no lock is needed."""
+    """Updated from the event loop's thread (middleware and batcher); prometheus-client's own locks cover the rest."""
 
-    def __init__(self):
+    def __init__(self, model: str = "", version: str = ""):
+        self.registry = registry = CollectorRegistry()
+        self.model = (model, version)
         self.started = time.time()
-        self.requests: Counter[tuple[str, int]] = Counter()
-        self.latency: dict[str, Histogram] = {}
-        self.batch_size = Histogram(BATCH_BUCKETS)
-        self.rejected_overload = 0
+        self.http = Counter(
+            "rakuten_http_requests", "HTTP requests by endpoint and status.", ["endpoint", "status"], registry=registry
+        )
+        self.http_errors = Counter(
+            "rakuten_http_errors", "Responses with a 4xx or 5xx status.", ["endpoint", "status"], registry=registry
+        )
+        self.duration = Histogram(
+            "rakuten_request_duration_seconds",
+            "Request duration, from the first byte in to the last byte out.",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.success = Counter(
+            "rakuten_inference_request_success", "Prediction requests answered.", MODEL, registry=registry
+        )
+        self.failure = Counter(
+            "rakuten_inference_request_failure",
+            "Prediction requests refused (bad input, overload) or failed.",
+            [*MODEL, "status"],
+            registry=registry,
+        )
+        self.queue = Histogram(
+            "rakuten_inference_queue_duration_seconds",
+            "Time a decoded product waited for its micro-batch to start.",
+            MODEL,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.compute = Histogram(
+            "rakuten_inference_compute_duration_seconds",
+            "Time of one micro-batch in the engine (encode and run).",
+            MODEL,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "rakuten_inference_batch_size", "Products per engine call.", MODEL, buckets=BATCH_BUCKETS, registry=registry
+        )
+        self.inflight = Gauge("rakuten_requests_in_flight", "Prediction requests being served.", registry=registry)
+        self.uptime = Gauge("rakuten_uptime_seconds", "Seconds since start.", registry=registry)
 
-    def request(self, endpoint: str, status: int, seconds: float) -> None:
-        self.requests[(endpoint, status)] += 1
-        self.latency.setdefault(endpoint, Histogram(LATENCY_BUCKETS)).observe(seconds)
+    def request(self, endpoint: str, status: int, seconds: float, predict: bool = False) -> None:
+        self.http.labels(endpoint, str(status)).inc()
+        if status >= 400:
+            self.http_errors.labels(endpoint, str(status)).inc()
+        self.duration.labels(endpoint).observe(seconds)
+        if predict:
+            if status < 400:
+                self.success.labels(*self.model).inc()
+            else:
+                self.failure.labels(*self.model, str(status)).inc()
 
-    def render(self, inflight: int) -> str:
-        lines = [
-            "# HELP rakuten_requests_total HTTP requests by endpoint and status.",
-            "# TYPE rakuten_requests_total counter",
-        ]
-        lines += [
-            f'rakuten_requests_total{{endpoint="{e}",status="{s}"}} {n}' for (e, s), n in sorted(self.requests.items())
-        ]
-        lines += [
-            "# HELP rakuten_errors_total Responses with a 4xx or 5xx status, by endpoint and status.",
-            "# TYPE rakuten_errors_total counter",
-        ]
-        lines += [
-            f'rakuten_errors_total{{endpoint="{e}",status="{s}"}} {n}'
-            for (e, s), n in sorted(self.requests.items())
-            if s >= 400
-        ]
-        lines += ["# HELP rakuten_request_seconds Request latency.", "# TYPE rakuten_request_seconds histogram"]
-        for endpoint, hist in sorted(self.latency.items()):
-            lines += hist.lines("rakuten_request_seconds", f'endpoint="{endpoint}"')
-        lines += ["# HELP rakuten_batch_size Products per session call.", "# TYPE rakuten_batch_size histogram"]
-        lines += self.batch_size.lines("rakuten_batch_size")
-        lines += [
-            "# HELP rakuten_inflight_requests Prediction requests being served.",
-            "# TYPE rakuten_inflight_requests gauge",
-            f"rakuten_inflight_requests {inflight}",
-            "# HELP rakuten_uptime_seconds Seconds since start.",
-            "# TYPE rakuten_uptime_seconds gauge",
-            f"rakuten_uptime_seconds {time.time() - self.started:.1f}",
-        ]
-        return "\n".join(lines) + "\n"
+    def batch(self, size: int, waited: list[float], seconds: float) -> None:
+        self.batch_size.labels(*self.model).observe(size)
+        for w in waited:
+            self.queue.labels(*self.model).observe(w)
+        self.compute.labels(*self.model).observe(seconds)
+
+    def render(self, inflight: int) -> bytes:
+        self.inflight.set(inflight)
+        self.uptime.set(round(time.time() - self.started, 1))
+        return generate_latest(self.registry)
