@@ -90,11 +90,17 @@ def export_cmd(
     runs: Path = typer.Option(paths.RUNS, help="Runs root."),
     data: Optional[Path] = typer.Option(None, help="Prepared data for validation (default: the run's)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show the converters' own log lines."),
+    tune: bool = typer.Option(False, "--tune", help="Then tune each bundle on this machine (rakuten-edge tune)."),
 ) -> None:
     """Export trained runs to validated ONNX bundles (fp32, and int8 with --quantize)."""
     from .export import export
 
-    echo_json(export(models or None, quantize, quant_mode, out, runs, data, verbose))
+    results = export(models or None, quantize, quant_mode, out, runs, data, verbose)
+    if tune:
+        from .tune import tune_results
+
+        results = tune_results(results, data or paths.PREPARED)
+    echo_json(results)
 
 
 @app.command("predict")
@@ -160,7 +166,9 @@ def predict_cmd(
 
 @app.command("serve")
 def serve_cmd(
-    bundle: Optional[Path] = typer.Argument(None, help="Bundle folder; default: the best exported bundle."),
+    bundles: Optional[list[Path]] = typer.Argument(
+        None, help="Bundle folders or folders of bundles; /v1 answers with the first. Default: bundles/, best first."
+    ),
     host: str = typer.Option("127.0.0.1", help="Address to bind (loopback unless told otherwise)."),
     port: int = typer.Option(8000),
     threads: Optional[int] = typer.Option(None, help="onnxruntime threads (default: the cores)."),
@@ -172,7 +180,7 @@ def serve_cmd(
     backend: Optional[str] = typer.Option(None, help=BACKEND_HELP),
     precision: Optional[str] = typer.Option(None, help=PRECISION_HELP),
 ) -> None:
-    """Serve a bundle over HTTP (FastAPI): /v1/predict, /v1/predict/batch, /v1/model, /healthz, /metrics."""
+    """Serve bundles over HTTP (FastAPI): /v1 (the default model), /v2 (Open Inference Protocol), /metrics."""
     from .serve import ServeOptions, serve
 
     options = ServeOptions(
@@ -187,7 +195,7 @@ def serve_cmd(
         backend=backend,
         precision=precision,
     )
-    serve(bundle, options)
+    serve(bundles or None, options)
 
 
 @app.command("web")

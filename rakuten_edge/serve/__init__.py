@@ -43,28 +43,30 @@ class ServeOptions:
         return self
 
 
-def build_app(bundle: str | Path | None = None, options: ServeOptions = ServeOptions()):
-    """The ASGI app for `bundle` (default: the best exported bundle); a bad bundle fails here, before serving."""
+def build_app(bundles: list[str | Path] | str | Path | None = None, options: ServeOptions = ServeOptions()):
+    """The ASGI app for `bundles` (bundle folders or folders of bundles; default: the best exported bundle, the
+    rest of bundles/ beside it); a bad bundle fails here, before serving. /v1 answers with the first one."""
     try:
         from .app import create_app
     except ImportError as exc:
         raise UserError(f"serve needs its extra: pip install 'rakuten-edge[serve]' ({exc.name} is missing)") from None
     from ..bundles import best_bundle
-    from ..runtime.classifier import Classifier
+    from .models import Models, Options
 
     options = options.check()
     cores = os.cpu_count() or 1
+    if bundles is None or bundles == []:
+        sources, default = [Path(paths.BUNDLES)], best_bundle(paths.BUNDLES)
+    else:
+        sources = [Path(b) for b in ([bundles] if isinstance(bundles, (str, Path)) else bundles)]
+        default = None
     # Spinning trades CPU for latency: alone, with idle gaps between requests, a batch-1 call of seed-size cnn3 int8
     # took 2.9 ms spinning and 4.1 ms not (threads woken per call); beside other work spinning loses (ServeOptions).
-    clf = Classifier(
-        Path(bundle) if bundle else best_bundle(paths.BUNDLES),
-        threads=options.threads,
-        spin=options.spin,
-        backend=options.backend,
-        precision=options.precision,
-    )
+    engine = Options(options.threads, options.spin, options.backend, options.precision)
+    models = Models(sources, engine, make_batcher=None)
+    models.load_all(default)
     app = create_app(
-        clf,
+        models,
         options.api_key,
         options.workers or cores,
         int(options.max_body_mb * 2**20),
@@ -72,7 +74,7 @@ def build_app(bundle: str | Path | None = None, options: ServeOptions = ServeOpt
         options.max_batch,
         options.max_inflight,
     )
-    _mount_site(app, clf.bundle)
+    _mount_site(app, models.get().clf.bundle)
     return app
 
 
@@ -98,9 +100,9 @@ def _mount_site(app, bundle: Path) -> None:
     app.state.site = "page at /"
 
 
-def serve(bundle: str | Path | None = None, options: ServeOptions = ServeOptions()) -> None:
-    """Serve until SIGTERM/SIGINT; in-flight requests finish first (graceful shutdown)."""
-    app = build_app(bundle, options)
+def serve(bundles: list[str | Path] | str | Path | None = None, options: ServeOptions = ServeOptions()) -> None:
+    """Serve until SIGTERM/SIGINT; in-flight requests finish first (graceful shutdown). SIGHUP reloads."""
+    app = build_app(bundles, options)
     import uvicorn
 
     print(

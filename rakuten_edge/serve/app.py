@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,11 +19,10 @@ from pydantic import BaseModel, Field
 
 from ..runtime.answers import STRICT, InputError
 from ..runtime.classifier import Classifier
-from ..runtime.preprocess import blank_image
 from .batcher import MicroBatcher
 from .limits import BodyLimit, Gate
 from .metrics import Metrics
-from .oip import version_of
+from .models import Models, Slot
 from .oip_routes import add_oip_routes
 
 MAX_BATCH_ITEMS = 64
@@ -33,7 +34,6 @@ class State:
     metrics: Metrics = field(default_factory=Metrics)
     inflight: int = 0
     ready: bool = False
-    batcher: MicroBatcher | None = None
 
 
 class Item(BaseModel):
@@ -71,7 +71,7 @@ def model_summary(clf: Classifier) -> dict:
 
 
 def create_app(
-    clf: Classifier,
+    models: Models,
     api_key: str | None = None,
     workers: int = 2,
     max_body: int = 10 * 2**20,
@@ -79,44 +79,64 @@ def create_app(
     max_batch: int = 32,
     max_inflight: int = 64,
 ) -> FastAPI:
-    state = State(metrics=Metrics(clf.bundle.name, version_of(clf.manifest)))
+    """The app over `models` (models.py: loaded, not yet warm). /v1 answers with the default model."""
+    state = State(metrics=Metrics())
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
+
+    def make_batcher(clf: Classifier, name: str, version: str) -> MicroBatcher:
+        metrics = state.metrics.for_model(name, version)
+        batcher = MicroBatcher(clf, pool, metrics, window_ms, max_batch, lambda: state.inflight)
+        batcher.start()
+        return batcher
+
+    models.make_batcher = make_batcher
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        state.batcher = MicroBatcher(clf, pool, state.metrics, window_ms, max_batch, lambda: state.inflight)
-        state.batcher.start()
-        await state.batcher.submit(
-            blank_image(clf.image_size), "warm up"
-        )  # the first session call allocates: not a client's wait
+        await models.start()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals off the main thread
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(models.reload()))
         state.ready = True
         yield
         state.ready = False
-        await state.batcher.stop()
+        await models.stop()
         pool.shutdown(wait=True)
 
+    names = ", ".join(models.slots)
     app = FastAPI(
         title="rakuten-edge",
         version="1",
         lifespan=lifespan,
-        description=f"Product-type classification with the bundle {clf.bundle.name}.",
+        description=f"Product-type classification with the bundles {names} (default {models.default}).",
     )
 
-    def check_top_k(top_k: int) -> int:
+    def check_top_k(clf: Classifier, top_k: int) -> int:
         try:
             return clf.check_top_k(top_k)
         except ValueError as exc:
             raise HTTPException(422, f"top_k: {exc}") from None
 
-    async def classify(data: bytes, designation: str, description: str | None, top_k: int, where: str = "") -> dict:
+    async def classify(slot: Slot, data: bytes, designation: str, description: str | None, top_k: int, where=""):
         """The runtime's path under the strict policy; `where` prefixes the field names in errors (`items[3].`)."""
+        clf = slot.clf
         try:
             text = clf.text_of(designation, description, STRICT)
             decoded = await asyncio.get_running_loop().run_in_executor(pool, clf.decode_one, data, STRICT)
         except InputError as exc:
             raise HTTPException(422, f"{where}{exc.field}: {exc.reason}") from None
-        row = await state.batcher.submit(decoded.pixels, text)
+        row = await slot.batcher.submit(decoded.pixels, text)
         return clf.prediction(row, top_k).to_dict()
+
+    @contextlib.contextmanager
+    def holding(name: str | None = None):
+        """The slot a request runs on, held until it answers (a reload retires an old slot only after)."""
+        slot = models.get(name)
+        slot.inflight += 1
+        try:
+            yield slot
+        finally:
+            slot.inflight -= 1
 
     @app.post("/v1/predict", summary="Classify one product (multipart form)")
     async def predict(
@@ -125,33 +145,49 @@ def create_app(
         description: str | None = Form(None),
         top_k: int = Form(3),
     ) -> dict:
-        result = await classify(await image.read(), designation, description, check_top_k(top_k))
-        return {**clf.envelope(), **result}
+        with holding() as slot:
+            k = check_top_k(slot.clf, top_k)
+            result = await classify(slot, await image.read(), designation, description, k)
+            return {**slot.clf.envelope(), **result}
 
     @app.post("/v1/predict/batch", summary=f"Classify up to {MAX_BATCH_ITEMS} products (JSON, base64 images)")
     async def predict_batch(request: BatchRequest) -> dict:
-        check_top_k(request.top_k)
-        images = []
-        for i, item in enumerate(request.items):
-            try:
-                images.append(base64.b64decode(item.image, validate=True))
-            except (binascii.Error, ValueError):
-                raise HTTPException(422, f"items[{i}].image: not valid base64") from None
-        results = await asyncio.gather(
-            *(
-                classify(data, item.designation, item.description, request.top_k, f"items[{i}].")
-                for i, (data, item) in enumerate(zip(images, request.items))
-            ),
-            return_exceptions=True,
-        )
-        failed = next((r for r in results if isinstance(r, BaseException)), None)
-        if failed is not None:
-            raise failed
-        return {**clf.envelope(), "predictions": results}
+        with holding() as slot:
+            check_top_k(slot.clf, request.top_k)
+            images = []
+            for i, item in enumerate(request.items):
+                try:
+                    images.append(base64.b64decode(item.image, validate=True))
+                except (binascii.Error, ValueError):
+                    raise HTTPException(422, f"items[{i}].image: not valid base64") from None
+            results = await asyncio.gather(
+                *(
+                    classify(slot, data, item.designation, item.description, request.top_k, f"items[{i}].")
+                    for i, (data, item) in enumerate(zip(images, request.items))
+                ),
+                return_exceptions=True,
+            )
+            failed = next((r for r in results if isinstance(r, BaseException)), None)
+            if failed is not None:
+                raise failed
+            return {**slot.clf.envelope(), "predictions": results}
 
-    @app.get("/v1/model", summary="The bundle's manifest summary")
+    @app.get("/v1/model", summary="The default bundle's manifest summary")
     async def model() -> dict:
-        return model_summary(clf)
+        return model_summary(models.get().clf)
+
+    @app.get("/v1/models", summary="The served models: name, version, default")
+    async def served() -> dict:
+        return {
+            "default": models.default,
+            "models": [
+                {"name": s.name, "version": s.version, "bundle": str(s.clf.bundle)} for s in models.slots.values()
+            ],
+        }
+
+    @app.post("/admin/reload", summary="Load new or changed bundles, retire removed ones (behind the API key)")
+    async def reload() -> dict:
+        return await models.reload()
 
     @app.get("/healthz", summary="The process is up")
     async def healthz() -> dict:
@@ -167,6 +203,12 @@ def create_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(state.metrics.render(state.inflight), media_type=CONTENT_TYPE_LATEST)
 
+    def model_of(path: str) -> tuple[str, str] | None:
+        """The (name, version) a prediction request is for, for the per-model series."""
+        name = path.split("/")[3] if path.startswith("/v2/models/") and path.count("/") >= 4 else None
+        slot = models.slots.get(name or models.default)
+        return (slot.name, slot.version) if slot else None
+
     @app.exception_handler(RequestValidationError)
     async def one_line(request, exc: RequestValidationError) -> JSONResponse:
         """FastAPI's validation errors (a missing field, top_k=abc) in the one 4xx shape: a line naming the field."""
@@ -175,11 +217,17 @@ def create_app(
         key = "error" if request.url.path.startswith("/v2") else "detail"
         return JSONResponse({key: f"{field or 'request'}: {first.get('msg', 'invalid')}"[:300]}, 422)
 
-    add_oip_routes(app, clf, state, pool)
-    app.state.bundle = clf.bundle
+    add_oip_routes(app, models, state, pool, holding)
+    app.state.bundle = ", ".join(str(s.clf.bundle) for s in models.slots.values())
     routes = {r.path for r in app.routes}
     app.add_middleware(
-        Gate, state=state, api_key=api_key, max_inflight=max_inflight, routes=routes, predict=PREDICT_ROUTES
+        Gate,
+        state=state,
+        api_key=api_key,
+        max_inflight=max_inflight,
+        routes=routes,
+        predict=PREDICT_ROUTES,
+        model_of=model_of,
     )
     app.add_middleware(BodyLimit, limit=max_body)
     return app

@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 import numpy as np
 
 from ..runtime.classifier import Classifier
-from .metrics import Metrics
+from .metrics import ModelMetrics
 
 
 class MicroBatcher:
@@ -21,7 +21,7 @@ class MicroBatcher:
         self,
         clf: Classifier,
         pool: Executor,
-        metrics: Metrics,
+        metrics: ModelMetrics,
         window_ms: float = 2.0,
         max_batch: int = 32,
         inflight: Callable[[], int] = lambda: 1 << 30,

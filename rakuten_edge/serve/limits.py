@@ -66,8 +66,10 @@ class BodyLimit:
 
 
 def guarded(path: str) -> bool:
-    """The paths behind the API key: /v1/ and /v2/ (OIP), but not /v2/health/ (a load balancer's probes)."""
-    return path.startswith("/v1/") or (path.startswith("/v2") and not path.startswith("/v2/health/"))
+    """The paths behind the API key: /v1/, /admin/ and /v2/ (OIP), but not /v2/health/ (a load balancer's probes)."""
+    if path.startswith(("/v1/", "/admin/")):
+        return True
+    return path.startswith("/v2") and not path.startswith("/v2/health/")
 
 
 def infer_route(path: str) -> bool:
@@ -78,9 +80,11 @@ class Gate:
     """API key on /v1/ and /v2/ (401), admission control on the prediction endpoints (503 + Retry-After when
     `max_inflight` are already being served), and request metrics for every route."""
 
-    def __init__(self, app, state, api_key: str | None, max_inflight: int, routes: set[str], predict: set[str]):
+    def __init__(
+        self, app, state, api_key: str | None, max_inflight: int, routes: set[str], predict: set[str], model_of
+    ):
         self.app, self.state, self.api_key, self.max_inflight = app, state, api_key, max_inflight
-        self.routes, self.predict = routes, predict
+        self.routes, self.predict, self.model_of = routes, predict, model_of
 
     def _authorised(self, headers: dict) -> bool:
         given = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ")
@@ -119,5 +123,5 @@ class Gate:
                     self.state.inflight -= 1
             return await self.app(scope, receive, observed)
         finally:
-            predict = path in self.predict or infer_route(path)
-            self.state.metrics.request(endpoint, status, time.perf_counter() - t0, predict)
+            model = self.model_of(path) if path in self.predict or infer_route(path) else None
+            self.state.metrics.request(endpoint, status, time.perf_counter() - t0, model)

@@ -18,9 +18,8 @@ MODEL = ("model", "version")
 class Metrics:
     """Updated from the event loop's thread (middleware and batcher); prometheus-client's own locks cover the rest."""
 
-    def __init__(self, model: str = "", version: str = ""):
+    def __init__(self):
         self.registry = registry = CollectorRegistry()
-        self.model = (model, version)
         self.started = time.time()
         self.http = Counter(
             "rakuten_http_requests", "HTTP requests by endpoint and status.", ["endpoint", "status"], registry=registry
@@ -64,24 +63,36 @@ class Metrics:
         self.inflight = Gauge("rakuten_requests_in_flight", "Prediction requests being served.", registry=registry)
         self.uptime = Gauge("rakuten_uptime_seconds", "Seconds since start.", registry=registry)
 
-    def request(self, endpoint: str, status: int, seconds: float, predict: bool = False) -> None:
+    def request(self, endpoint: str, status: int, seconds: float, model: tuple[str, str] | None = None) -> None:
+        """One HTTP request; `model` (name, version) when it was a prediction request for that model."""
         self.http.labels(endpoint, str(status)).inc()
         if status >= 400:
             self.http_errors.labels(endpoint, str(status)).inc()
         self.duration.labels(endpoint).observe(seconds)
-        if predict:
+        if model is not None:
             if status < 400:
-                self.success.labels(*self.model).inc()
+                self.success.labels(*model).inc()
             else:
-                self.failure.labels(*self.model, str(status)).inc()
+                self.failure.labels(*model, str(status)).inc()
 
-    def batch(self, size: int, waited: list[float], seconds: float) -> None:
-        self.batch_size.labels(*self.model).observe(size)
-        for w in waited:
-            self.queue.labels(*self.model).observe(w)
-        self.compute.labels(*self.model).observe(seconds)
+    def for_model(self, name: str, version: str) -> ModelMetrics:
+        return ModelMetrics(self, (name, version))
 
     def render(self, inflight: int) -> bytes:
         self.inflight.set(inflight)
         self.uptime.set(round(time.time() - self.started, 1))
         return generate_latest(self.registry)
+
+
+class ModelMetrics:
+    """One model's series, for its micro-batcher."""
+
+    def __init__(self, metrics: Metrics, labels: tuple[str, str]):
+        self.metrics, self.labels = metrics, labels
+
+    def batch(self, size: int, waited: list[float], seconds: float) -> None:
+        m = self.metrics
+        m.batch_size.labels(*self.labels).observe(size)
+        for w in waited:
+            m.queue.labels(*self.labels).observe(w)
+        m.compute.labels(*self.labels).observe(seconds)

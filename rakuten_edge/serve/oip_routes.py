@@ -9,24 +9,27 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..runtime.answers import STRICT, InputError
-from ..runtime.classifier import Classifier
 from . import oip
+from .models import Models, Slot
 
 
-def add_oip_routes(app: FastAPI, clf: Classifier, state, pool) -> None:
-    name, version = clf.bundle.name, oip.version_of(clf.manifest)
-    codes = np.array([label["prdtypecode"] for label in clf.labels], np.int32)
-    metadata = oip.model_metadata(name, version, len(clf.labels), f"rakuten-edge/{clf.engine.name}")
+def add_oip_routes(app: FastAPI, models: Models, state, pool, holding) -> None:
+    """`holding(name)`: the app's context manager that holds a model's slot for one request."""
 
     def error(message: str, status: int = 400) -> JSONResponse:
         return JSONResponse({"error": message}, status)
 
     def model_error(model: str, ver: str | None) -> JSONResponse | None:
-        if model != name:
-            return error(f"unknown model {model!r} (served: {name})", 404)
-        if ver is not None and ver != version:
-            return error(f"model {name} has no version {ver!r} (served: {version})", 404)
+        slot = models.slots.get(model)
+        if slot is None:
+            return error(f"unknown model {model!r} (served: {', '.join(models.slots)})", 404)
+        if ver is not None and ver != slot.version:
+            return error(f"model {model} has no version {ver!r} (served: {slot.version})", 404)
         return None
+
+    def metadata(slot: Slot) -> dict:
+        platform = f"rakuten-edge/{slot.clf.engine.name}"
+        return oip.model_metadata(slot.name, slot.version, len(slot.clf.labels), platform)
 
     @app.get("/v2", summary="Server metadata (Open Inference Protocol)")
     async def v2_server() -> dict:
@@ -43,15 +46,16 @@ def add_oip_routes(app: FastAPI, clf: Classifier, state, pool) -> None:
     @app.get("/v2/models/{model}", summary="Model metadata (OIP)")
     @app.get("/v2/models/{model}/versions/{ver}", summary="Model metadata of a version (OIP)")
     async def v2_model(model: str, ver: str | None = None):
-        return model_error(model, ver) or metadata
+        return model_error(model, ver) or metadata(models.get(model))
 
     @app.get("/v2/models/{model}/ready", summary="Model readiness (OIP)")
     @app.get("/v2/models/{model}/versions/{ver}/ready", summary="Model readiness of a version (OIP)")
     async def v2_model_ready(model: str, ver: str | None = None):
         return model_error(model, ver) or ({} if state.ready else error("not ready", 503))
 
-    async def score(data: bytes, designation: bytes, description: bytes | None, i: int) -> np.ndarray:
+    async def score(slot: Slot, data: bytes, designation: bytes, description: bytes | None, i: int) -> np.ndarray:
         """One item through the runtime's path (strict policy); errors name the input and the item."""
+        clf = slot.clf
         try:
             text = clf.text_of(
                 designation.decode("utf-8", "replace"),
@@ -61,7 +65,7 @@ def add_oip_routes(app: FastAPI, clf: Classifier, state, pool) -> None:
             decoded = await asyncio.get_running_loop().run_in_executor(pool, clf.decode_one, data, STRICT)
         except InputError as exc:
             raise oip.OipError(f"inputs.{exc.field}[{i}]: {exc.reason}") from None
-        return await state.batcher.submit(decoded.pixels, text)
+        return await slot.batcher.submit(decoded.pixels, text)
 
     @app.post("/v2/models/{model}/infer", summary="Classify N products (OIP, binary tensor data extension)")
     @app.post("/v2/models/{model}/versions/{ver}/infer", summary="Classify N products with a version (OIP)")
@@ -69,19 +73,22 @@ def add_oip_routes(app: FastAPI, clf: Classifier, state, pool) -> None:
         refused = model_error(model, ver)
         if refused is not None:
             return refused
-        try:
-            inputs, req = oip.parse_request(await request.body(), request.headers.get(oip.HEADER))
-            top_k = clf.check_top_k(oip.top_k_of(req))
-            n = len(inputs["image"])
-            descriptions = inputs.get("description") or [None] * n
-            rows = await asyncio.gather(
-                *(score(inputs["image"][i], inputs["designation"][i], descriptions[i], i) for i in range(n)),
-                return_exceptions=True,
-            )
-            failed = next((r for r in rows if isinstance(r, BaseException)), None)
-            if failed is not None:
-                raise failed
-            body, headers = oip.response(name, version, req, oip.outputs_of(np.stack(rows), codes, top_k))
-        except ValueError as exc:  # OipError, and check_top_k's range
-            return error(str(exc), getattr(exc, "status", 400))
+        with holding(model) as slot:
+            codes = np.array([label["prdtypecode"] for label in slot.clf.labels], np.int32)
+            try:
+                inputs, req = oip.parse_request(await request.body(), request.headers.get(oip.HEADER))
+                top_k = slot.clf.check_top_k(oip.top_k_of(req))
+                n = len(inputs["image"])
+                texts, descriptions = inputs["designation"], inputs.get("description") or [None] * n
+                rows = await asyncio.gather(
+                    *(score(slot, inputs["image"][i], texts[i], descriptions[i], i) for i in range(n)),
+                    return_exceptions=True,
+                )
+                failed = next((r for r in rows if isinstance(r, BaseException)), None)
+                if failed is not None:
+                    raise failed
+                outputs = oip.outputs_of(np.stack(rows), codes, top_k)
+                body, headers = oip.response(slot.name, slot.version, req, outputs)
+            except ValueError as exc:  # OipError, and check_top_k's range
+                return error(str(exc), getattr(exc, "status", 400))
         return Response(body, headers=headers, media_type=headers["content-type"])

@@ -105,3 +105,15 @@ def tune(
             out[job] = {"winner": best["label"] if best else None, "table": table}
         out["tuning_file"] = str(path)
     return out
+
+
+def tune_results(results: list[dict], data: Path) -> list[dict]:
+    """`export --tune`: tune every bundle just written, here, and say so in each result (the tuning holds for this
+    machine's CPU only; run `rakuten-edge tune` again where the bundle runs)."""
+    out = []
+    for result in results:
+        tuned = tune(result["bundle"], JOBS, data)
+        winners = {job: tuned[job]["winner"] for job in JOBS}
+        console.print(f"  tuned {Path(result['bundle']).name} on {tuned['cpu']}: {winners}", highlight=False)
+        out.append({**result, "tuned": {"cpu": tuned["cpu"], **winners}})
+    return out
