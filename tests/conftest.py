@@ -101,6 +101,7 @@ def toy_bundle(prepared_dir, tmp_path_factory) -> Path:
         written = export(["toy"], runs=root / "runs", out=root / "bundles", data=prepared_dir)
     finally:
         toy_plugin.unregister()  # the bundle needs no registry entry: other tests see the usual models
+        sys.modules.pop("toy_plugin", None)  # a later import registers it again (tests/test_extensibility.py)
     return Path(written[0]["bundle"])
 
 

@@ -75,8 +75,14 @@ def imports_of(path: Path, root: Path) -> list[Import]:
                 target = node.module or ""
             # `from . import x` / `from pkg import sub`: the names may be submodules; count the package itself
             found.append(Import(name, target, node.lineno))
-            if not node.module or node.level:
-                found += [Import(name, f"{target}.{a.name}", node.lineno) for a in node.names]
+            # `from . import x` / `from .pkg import sub`: a name counts when it is a module of ours, not when it is
+            # a plain name (`from .. import __version__`)
+            folder = root.parent.joinpath(*target.split("."))
+            found += [
+                Import(name, f"{target}.{a.name}", node.lineno)
+                for a in node.names
+                if (folder / f"{a.name}.py").is_file() or (folder / a.name / "__init__.py").is_file()
+            ]
     return found
 
 

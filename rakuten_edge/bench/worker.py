@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from ..runtime.batching import batched, run_batched, step_for
+from ..runtime.batching import batch1_ms, batched, run_batched, step_for
 from .subject import Job
 
 
@@ -50,14 +50,8 @@ def measure(job: Job) -> dict:
     width = predict(next(batched(feeds, 1))).shape[-1]
     result = {"cold_start_s": time.time() - t0}
 
-    batch1 = [_rows(feeds, slice(i % n, i % n + 1)) for i in range(job.repeats)]
-    for row in batch1[: min(10, len(batch1))]:
-        predict(row)
-    times = []
-    for row in batch1:
-        start = time.perf_counter()
-        predict(row)
-        times.append((time.perf_counter() - start) * 1000)
+    # The runtime's one batch-1 timing (rotating rows, 10 warm-up calls), as export's and tune's
+    times = batch1_ms(predict, feeds, job.repeats, warm=min(10, job.repeats))
     result.update(p50_ms=float(np.percentile(times, 50)), p95_ms=float(np.percentile(times, 95)), runs=len(times))
 
     chunk = _rows(feeds, np.arange(job.batch) % n)
