@@ -62,8 +62,10 @@ def test_jpeg_top1_agrees(page, bundles, raw_dir):
     # Python decodes JPEGs in draft mode (libjpeg at 1/2 scale), the page at full size and then averages 2x2 blocks:
     # 0.1 grey level apart on average, but one level can move the white-border crop by a pixel. On a cnn3 seed
     # trained on 4,000 rows that changed no top-1 in 200 JPEGs (median max |dp| 0.0004; benchmarks/web.py's
-    # setting). This suite's cnn3 has 4 tiny epochs and many near-ties: 98/100 agreed, one flip even with a 0.065
-    # margin, so the bar here is 97% with the probabilities close on the typical row.
+    # setting). This suite's cnn3 has 4 tiny epochs and many near-ties, and which rows tie depends on the CPU that
+    # trained it: 98/100 agreed on an AMD EPYC with AVX-512 (one flip at a 0.065 margin); 96/100 on one without
+    # AVX-512, its four flips at margins under 0.01. So: every flip is a near-tie (margin under 0.1), at least 95%
+    # agree, and the probabilities are close on the typical row.
     clf = load(bundles["cnn3"]["fp32"])
     products = _products(raw_dir, N_JPEG)
     answers = [page.classify(*p) for p in products]
@@ -71,7 +73,10 @@ def test_jpeg_top1_agrees(page, bundles, raw_dir):
     expected = clf.predict_proba([p[0] for p in products], [p[1] for p in products], [p[2] for p in products])
     got = np.array([a.probs for a in answers])
     agree = got.argmax(1) == expected.argmax(1)
-    assert agree.mean() >= 0.97, agree.sum()
+    top2 = np.sort(expected, axis=1)[:, -2:]
+    margins = top2[:, 1] - top2[:, 0]
+    assert (margins[~agree] < 0.1).all(), margins[~agree]
+    assert agree.mean() >= 0.95, agree.sum()
     assert np.median(np.abs(got - expected).max(1)) <= 0.01
 
 
