@@ -1,4 +1,4 @@
-"""The LiteRT (TFLite) peer of the token-input Keras CNNs: conversion, runner and size for export/formats.py."""
+"""The LiteRT (TFLite) peer of the token-input Keras CNNs: conversion, runner and size for tables/formats.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Runners and sizes of the native and ONNX formats, addressed from export/formats.py by "module:function".
+"""Runners and sizes of the native and ONNX formats, addressed from tables/formats.py by "module:function".
 
 A runner is (subject, format, threads) -> predict(feeds) -> probs. Heavy imports stay inside each: a worker
 process imports only what it measures.
