@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,9 @@ class Classifier:
                 "run without --backend/--precision, or `rakuten-edge tune` again"
             )
         choice = choose(self.bundle, m, job, pinned, default)
+        if threads and choice.source == "tuned":
+            # The caller's thread budget (serve divides the cores among its models) bounds the tuned setting.
+            choice = replace(choice, candidate=replace(choice.candidate, threads=threads))
         notes = [choice.note] if choice.note else []
         try:
             self.engine: Engine = self._open(choice.candidate, providers, spin, job)
