@@ -49,6 +49,7 @@ def _gone(pids: list[int], wait: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.slow  # about 10 s: three prepares, one killed
 def test_killed_prepare_leaves_no_orphan_and_keeps_the_previous_output(raw_dir, tmp_path):
     out = tmp_path / "prepared"
     subprocess.run([*CLI, "data", "prepare", "--raw", str(raw_dir), "--out", str(out)], check=True, capture_output=True)

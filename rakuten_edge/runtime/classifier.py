@@ -77,7 +77,7 @@ class Classifier:
             self.engine: Engine = self._open(choice.candidate, providers, spin, job)
         except UserError as exc:
             if choice.source != "tuned":
-                raise BundleError(f"{self.bundle}: {exc}") from None
+                raise (exc if isinstance(exc, BundleError) else BundleError(f"{self.bundle}: {exc}")) from None
             notes.append(f"the tuned {choice.candidate.label} cannot run here ({exc}); running the default")
             choice = Choice(default, "default")
             self.engine = self._open(default, providers, spin, job)
