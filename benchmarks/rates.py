@@ -15,7 +15,7 @@ def _feeds(clf, images: list[Path], batch: int):
     from rakuten_edge.runtime.preprocess import load_image
 
     pixels = np.stack([load_image(p) for p in (images * batch)[:batch]])
-    return clf.inputs(pixels, [TEXT] * batch)
+    return clf.encode(pixels, [TEXT] * batch)
 
 
 def model_rate(bundle: Path, images: list[Path], batch: int = 32, seconds: float = 3.0, forced: bool = True) -> float:

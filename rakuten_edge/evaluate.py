@@ -22,7 +22,7 @@ def evaluate_bundle(bundle: Path, data: Path, out: Path, runs: Path) -> dict:
     val = load_split(data, "val")
     # The cached pixels are the runtime's load_image output (a test holds them identical), so decoding
     # every JPEG again would change nothing but the time.
-    probs = clf.run(clf.inputs(val.pixels, val.texts))
+    probs = clf.run(clf.encode(val.pixels, val.texts))
     report = classification_report(val.labels, probs.argmax(1))
     folder = Path(out) / bundle.name
     folder.mkdir(parents=True, exist_ok=True)

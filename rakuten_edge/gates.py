@@ -39,7 +39,8 @@ def gate(probs: np.ndarray, reference: np.ndarray, labels: np.ndarray, lossy: bo
     drop = round(f1_ref - f1, 4)
     if lossy:
         ok = agreement >= MIN_AGREEMENT and drop <= MAX_F1_DROP
-        why = f"top-1 agreement {agreement:.2%} (≥ {MIN_AGREEMENT:.0%}), weighted-F1 drop {drop:+.4f} (≤ {MAX_F1_DROP})"
+        top1 = f"top-1 agreement {agreement:.2%} (≥ {MIN_AGREEMENT:.0%})"
+        why = f"{top1}, weighted-F1 drop {drop:+.4f} (≤ {MAX_F1_DROP})"
     else:
         ok = diff <= MAX_ABS_DIFF and agreement == 1.0
         why = f"max |Δp| {diff:.1e} (≤ {MAX_ABS_DIFF:.0e}), top-1 agreement {agreement:.2%} (100%)"

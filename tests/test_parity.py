@@ -30,7 +30,7 @@ def val(prepared_dir):
 @pytest.mark.slow  # a trained model (tiny preset)
 def test_fp32_matches_native(bundles, trained_runs, val, key):
     clf = load(bundles[key]["fp32"])
-    feeds = clf.inputs(val.pixels, val.texts)
+    feeds = clf.encode(val.pixels, val.texts)
     onnx_probs = clf.run(feeds)
     native_probs = get_model(key).exporter_module().native(Run(trained_runs[key]))(feeds)
     assert np.abs(onnx_probs - native_probs).max() <= 1e-4
@@ -45,8 +45,8 @@ def test_fp32_matches_native(bundles, trained_runs, val, key):
 @pytest.mark.slow  # a trained model (tiny preset)
 def test_int8_agrees_with_fp32(bundles, val, key):
     fp32, int8 = load(bundles[key]["fp32"]), load(bundles[key]["int8"])
-    a = fp32.run(fp32.inputs(val.pixels, val.texts))
-    b = int8.run(int8.inputs(val.pixels, val.texts))
+    a = fp32.run(fp32.encode(val.pixels, val.texts))
+    b = int8.run(int8.encode(val.pixels, val.texts))
     agreement = (a.argmax(1) == b.argmax(1)).mean()
     assert agreement >= TINY_INT8_AGREEMENT, agreement
     q = int8.manifest["quantization"]
@@ -81,7 +81,7 @@ def test_predict_from_files_equals_batch_path(bundles, prepared_dir, val):
     clf = load(bundles["cnn3"]["fp32"])
     paths = [prepared_image(prepared_dir, val, i) for i in range(8)]
     from_files = clf.predict_proba(paths, val.texts[:8])
-    from_cache = clf.run(clf.inputs(val.pixels[:8], val.texts[:8]))
+    from_cache = clf.run(clf.encode(val.pixels[:8], val.texts[:8]))
     np.testing.assert_allclose(from_files, from_cache, atol=1e-6)
     one = clf.predict(paths[0], val.texts[0], top_k=5)
     assert len(one.top_k) == 5 and one.prdtypecode == one.top_k[0].prdtypecode

@@ -67,13 +67,13 @@ def _feeds(subject: Subject, data: Path | None, eval_rows: int | None, batch: in
     arrays = {}
     if data is not None and not Run(subject.run).untrained:
         val = load_split(data, "val").head(eval_rows)
-        feeds = clf.inputs(val.pixels, val.texts)
+        feeds = clf.encode(val.pixels, val.texts)
         arrays["labels"] = val.labels
     else:
         from .untrained import sample
 
         rows = sample(max(batch, 64), clf.image_size, 4)
-        feeds = clf.inputs(rows.pixels, rows.texts)
+        feeds = clf.encode(rows.pixels, rows.texts)
     arrays.update({f"feed_{k}": v for k, v in feeds.items()})
     np.savez(path, **arrays)
 

@@ -131,7 +131,7 @@ def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val
         }
         write_manifest(tmp, manifest, text_files)
         clf = Classifier(tmp)
-        feeds = clf.inputs(val.pixels, val.texts)
+        feeds = clf.encode(val.pixels, val.texts)
         onnx_probs = clf.run(feeds)
         native_probs = exporter.native(run)(feeds)
         check = validate(clf.engine, base["inputs"], feeds, onnx_probs, native_probs, val.productid)
@@ -169,7 +169,7 @@ def _export_int8(
     select: Selection,
 ) -> ExportResult:
     """Measure every candidate recipe, write the chosen one as its own bundle with the candidate table."""
-    calib = Classifier(fp32.folder).inputs(calib_split.pixels, calib_split.texts)
+    calib = Classifier(fp32.folder).encode(calib_split.pixels, calib_split.texts)
     console.print(f"  int8: measuring {quant_mode.value} recipes")
     chosen, table = choose(
         work / "raw.onnx",

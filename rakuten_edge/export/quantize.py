@@ -34,9 +34,9 @@ VNNI_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}
 
 def reduce_range() -> bool:
     """Whether this CPU needs 7-bit weights for int8 to stay faithful (no VNNI)."""
-    from ..machine import describe
+    from ..machine import cpu
 
-    return not VNNI_FLAGS & set(describe()["flags"])
+    return not VNNI_FLAGS & set(cpu()[1])
 
 
 class Selection(StrEnum):

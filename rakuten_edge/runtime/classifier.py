@@ -23,7 +23,7 @@ from .batching import Feeds, run_batched, step_for
 from .engine import Engine, EngineError, EngineOptions, open_engine
 from .manifest import BundleError, read_manifest
 from .preprocess import ImageLike, blank_image, image_tensor, load_image, product_text
-from .tuning import JOBS, Choice, EngineSetting, choose, failed_gates
+from .tuning import JOBS, Choice, EngineSetting, choose
 
 __all__ = ["Classifier", "Prediction", "load", "manifest_format"]
 
@@ -62,13 +62,12 @@ class Classifier:
             raise UserError(f"job must be one of {', '.join(JOBS)}, got {job!r}")
         pinned = EngineSetting(backend or DEFAULT, precision, threads) if backend or precision else None
         default = EngineSetting(DEFAULT, None, threads)
-        refused = pinned and failed_gates(self.bundle, pinned, job)
-        if refused:
+        choice = choose(self.bundle, m, job, pinned, default)
+        if choice.refused:
             raise BundleError(
-                f"{self.bundle}: {pinned.label} failed its gates on this CPU ({refused}); "
+                f"{self.bundle}: {pinned.label} failed its gates on this CPU ({choice.refused}); "
                 "run without --backend/--precision, or `rakuten-edge tune` again"
             )
-        choice = choose(self.bundle, m, job, pinned, default)
         if threads and choice.source == "tuned":
             # The caller's thread budget (serve divides the cores among its models) bounds the tuned setting.
             choice = replace(choice, candidate=replace(choice.candidate, threads=threads))
@@ -138,6 +137,8 @@ class Classifier:
             {"prdtypecode": int(x["prdtypecode"]), "name_fr": str(x["name_fr"]), "name_en": str(x["name_en"])}
             for x in m["labels"]
         ]
+        # Each output column's prdtypecode, built once: the catalogue and /v2 map every answer through it.
+        self.label_codes = np.array([label["prdtypecode"] for label in self.labels], np.int32)
         # Dynamic int8 quantizes activations per batch: a row's answer would depend on its neighbours,
         # so such bundles run row by row unless the caller asks otherwise.
         self.batch_invariant = bool(m.get("batch_invariant", True))
@@ -177,8 +178,6 @@ class Classifier:
         feeds = {IMAGE: image_tensor(pixels), **self._encode_text(texts)}
         return {name: feeds[name] for name in self.input_names}
 
-    inputs = encode  # the name the bench, export and tests have used for this stage
-
     def run(self, feeds: Feeds, batch_size: int | None = None) -> np.ndarray:
         """Stage 3: probabilities, under the batching rule (row by row where the graph is not batch-invariant)."""
         step = step_for(self.batch_invariant, batch_size)
@@ -202,7 +201,7 @@ class Classifier:
 
     def codes(self, probs: np.ndarray) -> list[int]:
         """Each row's top-1 prdtypecode."""
-        return [int(self.labels[i]["prdtypecode"]) for i in probs.argmax(1)] if len(probs) else []
+        return self.label_codes[probs.argmax(1)].tolist() if len(probs) else []
 
     # ------------------------------------------------------------------------------------- the whole path
     def classify(

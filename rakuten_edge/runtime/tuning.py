@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..machine import describe
+from ..machine import cpu
 
 TUNING = "tuning.json"
 SCHEMA = 1
@@ -35,8 +35,8 @@ class EngineSetting:
 
 def cpu_signature(machine: dict | None = None) -> str:
     """The CPU a tuning holds for: its model name and the ISA flags that change which kernels run."""
-    m = machine or describe()
-    return f"{m['cpu']} [{' '.join(m['flags'])}]"
+    name, flags = (machine["cpu"], machine["flags"]) if machine else cpu()
+    return f"{name} [{' '.join(flags)}]"
 
 
 def bundle_identity(manifest: dict) -> str:
@@ -49,6 +49,7 @@ class Choice:
     candidate: EngineSetting
     source: str  # "pinned" | "tuned" | "default"
     note: str | None = None  # why a tuning was not used (printed once on stderr)
+    refused: str | None = None  # a pin this CPU's tuning table saw fail its gates, and why
 
 
 def read_tunings(bundle: Path) -> dict:
@@ -66,13 +67,16 @@ def read_tunings(bundle: Path) -> dict:
 
 
 def choose(bundle: Path, manifest: dict, job: str, pinned: EngineSetting | None, default: EngineSetting) -> Choice:
-    """The user's pin; else the recorded winner for this CPU and job; else the portable default."""
-    if pinned is not None:
-        return Choice(pinned, "pinned")
+    """The user's pin (with its refusal, where this CPU's tuning table saw it fail its gates); else the recorded
+    winner for this CPU and job; else the portable default. The tuning file is read once."""
     try:
         data = read_tunings(bundle)
     except ValueError as exc:
+        if pinned is not None:
+            return Choice(pinned, "pinned")
         return Choice(default, "default", f"{exc}; running the default {default.label}")
+    if pinned is not None:
+        return Choice(pinned, "pinned", refused=_failed_gates(data, pinned, job))
     if not data:
         return Choice(default, "default")
     if data.get("bundle") != bundle_identity(manifest):
@@ -98,12 +102,9 @@ def choose(bundle: Path, manifest: dict, job: str, pinned: EngineSetting | None,
         return Choice(default, "default", f"{bundle / TUNING}: malformed winner ({exc}); running the default")
 
 
-def failed_gates(bundle: Path, candidate: EngineSetting, job: str) -> str | None:
+def _failed_gates(data: dict, candidate: EngineSetting, job: str) -> str | None:
     """Why this CPU's tuning table refused `candidate` for `job` (None when it passed, or was never measured)."""
-    try:
-        entry = read_tunings(bundle).get("cpus", {}).get(cpu_signature()) or {}
-    except ValueError:
-        return None
+    entry = data.get("cpus", {}).get(cpu_signature()) or {}
     for row in entry.get("jobs", {}).get(job, {}).get("table", []):
         if row.get("candidate") == asdict(candidate) and row.get("passed") is False:
             return str(row.get("why") or "gates failed")

@@ -69,7 +69,7 @@ class MicroBatcher:
         return items
 
     def _run(self, pixels: np.ndarray, texts: list[str]) -> np.ndarray:
-        return self.clf.run(self.clf.inputs(pixels, texts))
+        return self.clf.run(self.clf.encode(pixels, texts))
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,8 @@ error object, {"error": "one line"}, with a 400 (or 404 for an unknown model or 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import struct
 
@@ -69,9 +71,6 @@ def _bytes_elements(raw: bytes, where: str) -> list[bytes]:
 
 def _json_elements(data, name: str) -> list[bytes]:
     """BYTES as JSON: strings (UTF-8); an image must then be base64 (JSON cannot carry a JPEG's bytes)."""
-    import base64
-    import binascii
-
     if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
         raise OipError(f"inputs.{name}: BYTES data must be a list of strings")
     if name != "image":
@@ -158,8 +157,9 @@ def response(name: str, version: str, request: dict, outputs: dict[str, np.ndarr
         array = outputs[out_name]
         tensor = {"name": out_name, "datatype": OUTPUTS[out_name], "shape": list(array.shape)}
         if as_binary:
-            raw = np.ascontiguousarray(array, dtype=DTYPES[OUTPUTS[out_name]]).astype("<" + array.dtype.str[1:])
-            blobs.append(raw.tobytes())
+            # The extension's byte order is little-endian whatever the host's.
+            little = np.dtype(DTYPES[OUTPUTS[out_name]]).newbyteorder("<")
+            blobs.append(np.ascontiguousarray(array, dtype=little).tobytes())
             tensor["parameters"] = {"binary_data_size": len(blobs[-1])}
         else:
             tensor["data"] = array.reshape(-1).tolist()

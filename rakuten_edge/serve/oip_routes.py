@@ -74,7 +74,6 @@ def add_oip_routes(app: FastAPI, models: Models, state, pool, holding) -> None:
         if refused is not None:
             return refused
         with holding(model) as slot:
-            codes = np.array([label["prdtypecode"] for label in slot.clf.labels], np.int32)
             try:
                 inputs, req = oip.parse_request(await request.body(), request.headers.get(oip.HEADER))
                 top_k = slot.clf.check_top_k(oip.top_k_of(req))
@@ -87,7 +86,7 @@ def add_oip_routes(app: FastAPI, models: Models, state, pool, holding) -> None:
                 failed = next((r for r in rows if isinstance(r, BaseException)), None)
                 if failed is not None:
                     raise failed
-                outputs = oip.outputs_of(np.stack(rows), codes, top_k)
+                outputs = oip.outputs_of(np.stack(rows), slot.clf.label_codes, top_k)
                 body, headers = oip.response(slot.name, slot.version, req, outputs)
             except ValueError as exc:  # OipError, and check_top_k's range
                 return error(str(exc), getattr(exc, "status", 400))

@@ -33,9 +33,9 @@ def _bf16_convolution_op(self, inputs, kernel):
 
 def native_bf16() -> bool:
     """bfloat16 dot products in hardware (without them oneDNN emulates bfloat16, slower than float32)."""
-    from ..machine import describe
+    from ..machine import cpu
 
-    return bool({"avx512_bf16", "amx_bf16", "amx_tile"} & set(describe()["flags"]))
+    return bool({"avx512_bf16", "amx_bf16", "amx_tile"} & set(cpu()[1]))
 
 
 def bf16_convolutions(model, enabled: bool | None = None) -> int:
