@@ -27,10 +27,11 @@ def profile(bundle: Path, runs: int, threads: int, spin: bool) -> tuple[dict[str
     """{node: (op type, mean µs per call)} and the mean wall ms per call."""
     from rakuten_edge.runtime.engine import EngineOptions, open_engine
     from rakuten_edge.runtime.manifest import read_manifest
+    from rakuten_edge.tables.text_kinds import sequence_length
 
     manifest = read_manifest(bundle, verify=False)
     text = manifest["preprocessing"]["text"]
-    length = int(text.get("sequence_length") or text["max_length"])
+    length = sequence_length(text)
     with tempfile.TemporaryDirectory() as tmp:
         options = EngineOptions(threads=threads, spin=spin, profile=str(Path(tmp) / "profile"))
         engine = open_engine(bundle / "model.onnx", options=options)

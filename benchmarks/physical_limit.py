@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rakuten_edge.bench.flops import count_flops, gemm_peak
 from rakuten_edge.runtime.manifest import read_manifest
+from rakuten_edge.tables.text_kinds import sequence_length
 
 
 def main(bundles: list[str], threads: int = 2) -> None:
@@ -15,7 +16,7 @@ def main(bundles: list[str], threads: int = 2) -> None:
     print(f"achievable GEMM ({threads} threads): fp32 {peaks['fp32']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GFLOP/s")
     for bundle in bundles:
         text = read_manifest(bundle, verify=False)["preprocessing"]["text"]
-        flops = count_flops(Path(bundle) / "model.onnx", int(text.get("sequence_length") or text["max_length"]))
+        flops = count_flops(Path(bundle) / "model.onnx", sequence_length(text))
         floor = flops["total"] / (peaks["fp32"] * 1e9) * 1000
         print(
             f"{bundle}: {flops['total'] / 1e9:.3f} GFLOP per item "

@@ -95,7 +95,7 @@ def test_runtime_subprocess_never_imports_frameworks(bundles, prepared_dir, val,
     code = (
         "import sys\nfrom rakuten_edge.runtime import load\n"
         f"p = load({str(bundles[key]['int8'])!r}).predict({str(jpeg)!r}, {val.texts[0]!r}, top_k=2)\n"
-        "frameworks = ('tensorflow', 'keras', 'torch', 'transformers', 'optimum', 'tf2onnx', 'onnx')\n"
+        "frameworks = ('tensorflow', 'keras', 'torch', 'transformers', 'optimum', 'tf2onnx', 'onnx', 'sklearn')\n"
         "heavy = [m for m in frameworks if m in sys.modules]\n"
         "print(p.prdtypecode, heavy)\n"
     )

@@ -22,6 +22,7 @@ from ..run import Run, find_runs
 from ..runtime.manifest import read_manifest
 from ..tables import load_object
 from ..tables.formats import FORMATS, Format, bundle_format, bundle_formats, bundle_name
+from ..tables.text_kinds import sequence_length
 from .load import busy_processes
 from .subject import BenchOptions, Job, Subject
 
@@ -247,7 +248,7 @@ def _physical_limit(run_list: list[Run], bundles_root: Path, rows: list[dict], t
         fp32 = Path(bundles_root) / bundle_name(run.name, fmt)
         if (fp32 / "manifest.json").is_file():
             text = read_manifest(fp32, verify=False)["preprocessing"]["text"]
-            length = int(text.get("sequence_length") or text["max_length"])
+            length = sequence_length(text)
             flops[run.name] = count_flops(fp32 / fmt.artifact, length)["total"]
     if not flops:
         return {}

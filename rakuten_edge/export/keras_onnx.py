@@ -48,12 +48,16 @@ def input_specs(config: ModelConfig) -> list[dict]:
 
 
 def convert(model, specs: list[dict], dest: Path) -> None:
-    """tf2onnx with a dynamic batch axis and the given input names (they become the ONNX names)."""
+    """tf2onnx with a dynamic batch axis and the given input names (they become the ONNX names); named axes
+    ("sequence") stay dynamic too."""
     import onnx
     import tensorflow as tf
     import tf2onnx
 
-    signature = [tf.TensorSpec((None, *s["shape"][1:]), getattr(tf, s["dtype"]), name=s["name"]) for s in specs]
+    def shape(spec: dict) -> tuple:
+        return (None, *(d if isinstance(d, int) else None for d in spec["shape"][1:]))
+
+    signature = [tf.TensorSpec(shape(s), getattr(tf, s["dtype"]), name=s["name"]) for s in specs]
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
     onnx.save(proto, dest)
 

@@ -52,9 +52,11 @@ def image_branch(image, cfg: ImageBranch, momentum: float = 0.99):
     return layers.Dense(cfg.dense, activation="relu", name="img_dense")(x)
 
 
-def text_branch(tokens_or_cls, cfg: TextBranch, momentum: float = 0.99):
+def text_branch(inputs: tuple, cfg: TextBranch, momentum: float = 0.99):
+    """The seed's text branches over one input: token ids (bilstm, conv1d) or the [CLS] vector (cls-conv1d)."""
     from keras import layers
 
+    (tokens_or_cls,) = inputs
     if cfg.kind == "cls-conv1d":
         # The frozen model's head: the [CLS] vector read as a 1-channel sequence, so Conv1D finds local
         # patterns across embedding dimensions (the seed's design).
@@ -76,6 +78,13 @@ def text_branch(tokens_or_cls, cfg: TextBranch, momentum: float = 0.99):
             x = layers.Conv1D(cfg.units, cfg.kernel, padding="same", activation="relu", name="txt_conv1")(x)
             x = layers.Conv1D(cfg.units, cfg.kernel, padding="same", activation="relu", name="txt_conv2")(x)
             x = layers.GlobalMaxPooling1D(name="txt_pool")(x)
+    return text_head(x, cfg, momentum)
+
+
+def text_head(x, cfg: TextBranch, momentum: float = 0.99):
+    """Dense -> BN -> Dropout: how every text branch ends before the fusion."""
+    from keras import layers
+
     x = layers.Dense(cfg.dense, activation="relu", name="txt_dense")(x)
     x = layers.BatchNormalization(momentum=momentum, name="txt_bn")(x)
     return layers.Dropout(cfg.dense_dropout, name="txt_drop")(x)
@@ -92,22 +101,24 @@ def fusion_head(image_features, text_features, cfg: Fusion, num_classes: int, mo
 
 
 def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
-    """(image, tokens) -> probs, or (image, cls_embedding) -> probs for the frozen-CamemBERT head."""
+    """(image, *text inputs) -> probs: the text kind's table entry builds the text inputs and branch
+    ((image, tokens), (image, cls_embedding) for the frozen-CamemBERT head, (image, ngram_ids, ngram_weights))."""
     _check(config)
     import keras
 
+    kind = text_kind_of(config.text.kind)
     # --- inputs
     image = keras.Input((config.image.size, config.image.size, 1), dtype="float32", name=IMAGE)
-    text = load_object(text_kind_of(config.text.kind).keras_input)(config, cls_dim)
+    text = tuple(load_object(kind.keras_input)(config, cls_dim))
 
     # --- branches
     momentum = config.batch_norm_momentum
     image_features = image_branch(image, config.image, momentum)
-    text_features = text_branch(text, config.text, momentum)
+    text_features = load_object(kind.keras_branch)(text, config.text, momentum)
 
     # --- fusion and output
     probs = fusion_head(image_features, text_features, config.fusion, config.num_classes, momentum)
-    return keras.Model(inputs=[image, text], outputs=probs, name=config.key)
+    return keras.Model(inputs=[image, *text], outputs=probs, name=config.key)
 
 
 def token_input(config: ModelConfig, cls_dim: int | None = None):
@@ -115,7 +126,7 @@ def token_input(config: ModelConfig, cls_dim: int | None = None):
     import keras
 
     (name,) = TEXT_KINDS["keras-vectorizer"].text_inputs
-    return keras.Input((config.text.sequence_length,), dtype="int32", name=name)
+    return (keras.Input((config.text.sequence_length,), dtype="int32", name=name),)
 
 
 def cls_input(config: ModelConfig, cls_dim: int | None = None):
@@ -124,7 +135,7 @@ def cls_input(config: ModelConfig, cls_dim: int | None = None):
 
     if not cls_dim:
         raise ValueError(f"the {config.text.kind} head needs cls_dim (the encoder's hidden size)")
-    return keras.Input((cls_dim,), dtype="float32", name="cls_embedding")
+    return (keras.Input((cls_dim,), dtype="float32", name="cls_embedding"),)
 
 
 def layers_of(model) -> list[str]:

@@ -245,3 +245,22 @@ def camembert_ft() -> dict[str, ModelConfig]:
         presets["tiny"], encoder=TINY_ENCODER, training=replace(presets["tiny"].training, encoder_learning_rate=1e-4)
     )
     return {**presets, "tiny": tiny}
+
+
+@register_model(
+    "ngram",
+    "Hashed n-grams (TF-IDF bag) + image CNN",
+    "keras",
+    "hashed-ngrams",
+    "rakuten_edge.training.ngram_trainer:train",
+    "rakuten_edge.export.ngram_onnx",
+    "rakuten_edge.training.ngram_trainer:untrained",
+)
+def ngram() -> dict[str, ModelConfig]:
+    # Beyond the seed (models/ngram.py argues the design): max_tokens is the number of hash buckets and
+    # sequence_length the n-grams kept per text.
+    return _presets(
+        "ngram",
+        TextBranch("ngram-bag", max_tokens=65_536, sequence_length=1024, embedding_dim=64, dense=128),
+        TextBranch("ngram-bag", max_tokens=4096, sequence_length=256, embedding_dim=16, dense=32),
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .manifest import inside
+from .ngrams import HashedNgrams, NgramSpec
 from .preprocess import TextVectorizer, TransformerTextEncoder
 
 
@@ -21,3 +22,8 @@ def hf_tokenizer(bundle: Path, text: dict):
         inside(bundle, text["tokenizer"]), int(text["max_length"]), int(text["pad_id"]), str(text["pad_token"])
     )
     return encoder.arrays
+
+
+def hashed_ngrams(bundle: Path, text: dict):
+    encoder = HashedNgrams.load(NgramSpec.from_dict(text), inside(bundle, text["idf"]))
+    return encoder

@@ -25,11 +25,13 @@ class TextKind:
     text_inputs: tuple[str, ...]  # ONNX inputs after the image, in order
     encoder: str  # "module:function" (bundle, manifest text section) -> texts -> feeds, in the runtime
     branches: tuple[str, ...]  # the TextBranch kinds that read this text
-    keras_input: str = ""  # "module:function" (config, cls_dim) -> the Keras text Input ("" = not a Keras input)
+    keras_input: str = ""  # "module:function" (config, cls_dim) -> the Keras text Inputs, a tuple ("" = none)
+    keras_branch: str = ""  # "module:function" (inputs, TextBranch, momentum) -> the text features
     keras_branches: tuple[str, ...] = ()  # the branches the Keras builders build for it
     web: bool = False  # the page's preprocess.js reproduces it exactly
-    text_dtype: str = "int32"  # element type of every text input
+    text_dtypes: tuple[str, ...] = ("int32",)  # element type of each text input, in order
     fixed_length: bool = True  # the sequence axis is fixed in the graph (else dynamic, padded by the runtime)
+    length_key: str = "sequence_length"  # the manifest text field giving the sequence axis' (largest) length
     description: str = ""
 
     @property
@@ -40,7 +42,8 @@ class TextKind:
         """The manifest's `inputs`: [{"name", "shape", "dtype"}], the image first, batch axes dynamic."""
         sequence = length if self.fixed_length else "sequence"
         image = {"name": IMAGE, "shape": ["batch", image_size, image_size, 1], "dtype": "float32"}
-        return [image, *({"name": n, "shape": ["batch", sequence], "dtype": self.text_dtype} for n in self.text_inputs)]
+        texts = zip(self.text_inputs, self.text_dtypes, strict=True)
+        return [image, *({"name": n, "shape": ["batch", sequence], "dtype": d} for n, d in texts)]
 
 
 TEXT_KINDS: dict[str, TextKind] = {}
@@ -65,6 +68,11 @@ def kind_of_branch(branch: str) -> TextKind:
     raise UserError(f"no text kind reads the text branch {branch!r} (known: {', '.join(TEXT_KINDS)})")
 
 
+def sequence_length(text: dict) -> int:
+    """The sequence axis' (largest) length of a manifest's text section, read through its kind's entry."""
+    return int(text[get_text_kind(text.get("kind")).length_key])
+
+
 def web_kinds() -> list[TextKind]:
     return [k for k in TEXT_KINDS.values() if k.web]
 
@@ -76,6 +84,7 @@ register_text_kind(
         f"{ENCODERS}:keras_vectorizer",
         branches=("bilstm", "conv1d"),
         keras_input=f"{KERAS}:token_input",
+        keras_branch=f"{KERAS}:text_branch",
         keras_branches=("bilstm", "conv1d"),
         web=True,
         description="Keras TextVectorization ids (lower_and_strip_punctuation, whitespace split), int32",
@@ -90,9 +99,27 @@ register_text_kind(
         f"{ENCODERS}:hf_tokenizer",
         branches=("cls-conv1d", "cls-dense"),
         keras_input=f"{KERAS}:cls_input",
+        keras_branch=f"{KERAS}:text_branch",
         keras_branches=("cls-conv1d",),
-        text_dtype="int64",
+        text_dtypes=("int64", "int64"),
         fixed_length=False,
+        length_key="max_length",
         description="a `tokenizers` tokenizer.json, padded to max_length: input_ids and attention_mask, int64",
+    )
+)
+# The sixth model's text: runtime/ngrams.py writes its rule out in full, so that another language can mirror it.
+register_text_kind(
+    TextKind(
+        "hashed-ngrams",
+        ("ngram_ids", "ngram_weights"),
+        f"{ENCODERS}:hashed_ngrams",
+        branches=("ngram-bag",),
+        keras_input="rakuten_edge.models.ngram:ngram_input",
+        keras_branch="rakuten_edge.models.ngram:ngram_branch",
+        keras_branches=("ngram-bag",),
+        text_dtypes=("int32", "float32"),
+        fixed_length=False,
+        length_key="max_features",
+        description="CRC-32-hashed word 1-2 and char 3-5 grams, sublinear TF-IDF, L2: ids int32 + weights float32",
     )
 )

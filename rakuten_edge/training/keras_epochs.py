@@ -20,22 +20,29 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def train_batches(pixels: np.ndarray, text: np.ndarray, labels: np.ndarray, batch: int, seed: int, epochs: range):
+def text_arrays(text) -> tuple[np.ndarray, ...]:
+    """A model's text inputs as a tuple: one array (token ids, [CLS] vectors) or several (n-gram ids and weights)."""
+    return tuple(text) if isinstance(text, (tuple, list)) else (text,)
+
+
+def train_batches(pixels: np.ndarray, text, labels: np.ndarray, batch: int, seed: int, epochs: range):
     """A dataset of `len(epochs)` epochs of batches, each epoch in its own order; `fit` needs steps_per_epoch."""
     import tensorflow as tf
 
+    texts = text_arrays(text)
     orders = np.stack([epoch_order(len(labels), seed, e) for e in epochs]).astype(np.int64)
 
     def gather(rows):
         # The same arithmetic as the runtime (image_tensor): float32(x) / 255 with a channel axis.
-        return image_tensor(pixels[rows]), text[rows], labels[rows].astype(np.int64)
+        return image_tensor(pixels[rows]), *(t[rows] for t in texts), labels[rows].astype(np.int64)
 
     def load(rows):
-        px, tx, y = tf.numpy_function(gather, [rows], [tf.float32, text.dtype, tf.int64])
+        px, *tx, y = tf.numpy_function(gather, [rows], [tf.float32, *(t.dtype for t in texts), tf.int64])
         px.set_shape((None, *pixels.shape[1:], 1))
-        tx.set_shape((None, *text.shape[1:]))
+        for tensor, array in zip(tx, texts):
+            tensor.set_shape((None, *array.shape[1:]))
         y.set_shape((None,))
-        return (px, tx), y
+        return (px, *tx), y
 
     ds = tf.data.Dataset.from_tensor_slices(orders)
     ds = ds.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch))

@@ -17,20 +17,20 @@ from .artifacts import write_run_artifacts
 from .bf16_conv import bf16_convolutions
 from .bn_statistics import recompute_callback, statistics_rows
 from .fused_bn import fuse_batch_norms
-from .keras_epochs import load_point, resume_callback, train_batches
+from .keras_epochs import load_point, resume_callback, text_arrays, train_batches
 from .skeleton import Context
 
 
-def _dataset(pixels: np.ndarray, text: np.ndarray, labels: np.ndarray, batch: int):
+def _dataset(pixels: np.ndarray, text, labels: np.ndarray, batch: int):
     """Validation batches, in row order."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices(((pixels, text), labels))
+    ds = tf.data.Dataset.from_tensor_slices(((pixels, *text_arrays(text)), labels))
 
     def to_inputs(inputs, y):
         # The same arithmetic as runtime.preprocess.image_tensor: float32(x) / 255, then a channel axis.
-        px, txt = inputs
-        return (tf.cast(px, tf.float32)[..., None] / 255.0, txt), y
+        px, *txt = inputs
+        return (tf.cast(px, tf.float32)[..., None] / 255.0, *txt), y
 
     return ds.batch(batch).map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -118,7 +118,8 @@ def fit_keras(
     statistics = None
     if t.bn_statistics_rows > 0:
         rows = statistics_rows(len(y_train), t.bn_statistics_rows, t.seed)
-        statistics = recompute_callback([image_tensor(train_inputs[0][rows]), train_inputs[1][rows]], steps)
+        texts = text_arrays(train_inputs[1])
+        statistics = recompute_callback([image_tensor(train_inputs[0][rows]), *(t[rows] for t in texts)], steps)
     # `statistics` acts after an epoch's last step, before validation, so every callback watching val_* sees it.
     callbacks = [c for c in (statistics, early, keep_best, plateau, progress, resume) if c is not None]
     start = time.perf_counter()
@@ -151,12 +152,12 @@ def fit_keras(
     return model, history, timing
 
 
-def predict_probs(model, pixels: np.ndarray, text: np.ndarray, batch: int = 256) -> np.ndarray:
+def predict_probs(model, pixels: np.ndarray, text, batch: int = 256) -> np.ndarray:
     """Validation probabilities through `predict` (a compiled tf.function, never eager calls)."""
-    return model.predict([image_tensor(pixels), text], batch_size=batch, verbose=0)
+    return model.predict([image_tensor(pixels), *text_arrays(text)], batch_size=batch, verbose=0)
 
 
-def fit_and_report(model, ctx: Context, x_train: np.ndarray, x_val: np.ndarray, what: str, extra: dict) -> dict:
+def fit_and_report(model, ctx: Context, x_train, x_val, what: str, extra: dict) -> dict:
     """Fit with the seed's settings, predict split_val, write every run artefact; returns the metrics."""
     config, folder = ctx.config, ctx.run.folder
     console.print(

@@ -1,0 +1,215 @@
+"""Real text: the registry's models against TF-IDF + logistic regression on real product texts (issue 22).
+
+    .venv/bin/python benchmarks/real_text.py --real ../shared/real [--sizes 8000 20000] [--seeds 0 1 2]
+        [--models cnn1 cnn2 cnn3 ngram] [--variant bn-stats-off] [--work bench-results/real_text] [--int8]
+
+The texts (`text_en/products.csv`, English translations, labelled) are written in the challenge's format with one
+blank white image per product, so every figure is text-only. Seed s means split seed s and training seed s, so the
+spread covers both; TF-IDF runs on exactly the same split. Every model row trains in a fresh process, and its result
+is kept in WORK/results.jsonl: a killed run goes on where it stopped. The summary (mean ± spread, epoch curves, best
+epochs under val_loss and val_accuracy, int8 gates) goes to WORK/summary.md. Nothing here is a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# Variants of the seed preset's training settings: one addition switched off at a time.
+VARIANTS = {"default": {}, "bn-stats-off": {"bn_statistics_rows": 0}, "monitor-acc": {"monitor": "val_accuracy"}}
+
+
+def write_challenge(real: Path, n: int, raw: Path) -> None:
+    """The first n real texts as X_train/Y_train with one blank image each (hard links to one JPEG)."""
+    from PIL import Image
+
+    if (raw / "Y_train_CVw08PX.csv").is_file():
+        return
+    images = raw / "images" / "image_train"
+    images.mkdir(parents=True, exist_ok=True)
+    blank = raw / "blank.jpg"
+    Image.new("RGB", (500, 500), "white").save(blank, quality=90)
+    with open(real / "text_en" / "products.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))[:n]
+    with (
+        open(raw / "X_train_update.csv", "w", newline="", encoding="utf-8") as fx,
+        open(raw / "Y_train_CVw08PX.csv", "w", newline="", encoding="utf-8") as fy,
+    ):
+        x, y = csv.writer(fx), csv.writer(fy)
+        x.writerow(["", "designation", "description", "productid", "imageid"])
+        y.writerow(["", "prdtypecode"])
+        for i, row in enumerate(rows):
+            x.writerow([i, row["text"], "", 1_000_000 + i, 2_000_000 + i])
+            y.writerow([i, row["prdtypecode"]])
+            target = images / f"image_{2_000_000 + i}_product_{1_000_000 + i}.jpg"
+            if not target.exists():
+                os.link(blank, target)
+
+
+def prepared(args, n: int, seed: int) -> Path:
+    raw, out = args.work / f"raw-{n}", args.work / f"prepared-{n}-s{seed}"
+    write_challenge(args.real, n, raw)
+    if not (out / "split_val").is_dir():
+        cli = Path(sys.executable).with_name("rakuten-edge")
+        subprocess.run([cli, "data", "prepare", "--raw", raw, "--out", out, "--seed", str(seed)], check=True)
+    return out
+
+
+def tfidf_row(data: Path) -> dict:
+    """TF-IDF (1-2 grams, sublinear) + logistic regression, the yardstick of data/baseline.py, on the split."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from rakuten_edge.data.prepared import load_split
+
+    train, val = load_split(data, "train"), load_split(data, "val")
+    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+    model = LogisticRegression(max_iter=1000, C=10.0).fit(vectorizer.fit_transform(train.texts), train.labels)
+    pred = model.predict(vectorizer.transform(val.texts))
+    return {"accuracy": accuracy_score(val.labels, pred), "weighted_f1": f1_score(val.labels, pred, average="weighted")}
+
+
+def train_row(model: str, data: Path, seed: int, variant: str, runs: Path, name: str) -> dict:
+    """One model row, in this (fresh) process: the seed preset with the variant's training settings."""
+    from dataclasses import replace
+
+    from rakuten_edge.models.registry import REGISTRY
+    from rakuten_edge.training import train
+
+    entry = REGISTRY[model]
+    seed_config = entry.presets["seed"]
+    seed_config = replace(seed_config, training=replace(seed_config.training, **VARIANTS[variant]))
+    REGISTRY[model] = replace(entry, presets={**entry.presets, "seed": seed_config})
+    metrics = train(model, data=data, out=runs, seed=seed, name=name)
+    history = json.loads((Path(metrics["run"]) / "history.json").read_text())
+    best = {
+        m: 1 + max(range(len(history[m])), key=lambda e: -history[m][e] if "loss" in m else history[m][e])
+        for m in ("val_loss", "val_accuracy")
+    }
+    return {
+        "accuracy": metrics["accuracy"],
+        "weighted_f1": metrics["weighted_f1"],
+        "epochs_run": metrics["epochs_run"],
+        "best_epoch_val_loss": best["val_loss"],
+        "best_epoch_val_accuracy": best["val_accuracy"],
+        "val_accuracy_curve": [round(v, 4) for v in history["val_accuracy"]],
+        "run": metrics["run"],
+    }
+
+
+def int8_gates(args, run: Path) -> dict:
+    """Export the run with every int8 recipe measured; the manifest of the int8 bundle (if any) and export's table."""
+    cli = Path(sys.executable).with_name("rakuten-edge")
+    out = args.work / "bundles"
+    done = subprocess.run(
+        [cli, "export", run.name, "--runs", run.parent, "--out", out, "--quantize"], capture_output=True, text=True
+    )
+    return {"exit": done.returncode, "table": done.stdout[-4000:]}
+
+
+def load_results(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def summary(results: list[dict]) -> str:
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["n"], r["model"], r["variant"]), []).append(r)
+    lines = [
+        "| rows | model | variant | seeds | accuracy | weighted F1 | best epoch (val_loss / val_acc) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (n, model, variant), rows in sorted(groups.items()):
+        acc, f1 = [r["accuracy"] for r in rows], [r["weighted_f1"] for r in rows]
+        spread = lambda v: f" ± {statistics.stdev(v):.4f}" if len(v) > 1 else ""  # noqa: E731
+        best = ", ".join(f"{r.get('best_epoch_val_loss', '-')}/{r.get('best_epoch_val_accuracy', '-')}" for r in rows)
+        lines.append(
+            f"| {n:,} | {model} | {variant} | {len(rows)} | {statistics.mean(acc):.4f}{spread(acc)} "
+            f"| {statistics.mean(f1):.4f}{spread(f1)} | {best} |"
+        )
+    curves = [
+        f"- {r['model']} {r['variant']} n={r['n']} seed {r['seed']}: {r['val_accuracy_curve']}"
+        for r in results
+        if "val_accuracy_curve" in r
+    ]
+    return "\n".join([*lines, "", "val_accuracy by epoch:", *curves, ""])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", type=Path, required=True, help="the folder holding text_en/products.csv")
+    parser.add_argument("--work", type=Path, default=Path("bench-results/real_text"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8000, 20000])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--models", nargs="+", default=["tfidf", "cnn1", "cnn2", "cnn3", "ngram"])
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="default")
+    parser.add_argument("--int8", action="store_true", help="export each model's first seed with --quantize")
+    parser.add_argument("--row", nargs=5, metavar=("MODEL", "DATA", "SEED", "VARIANT", "NAME"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.row:
+        model, data, seed, variant, name = args.row
+        print(json.dumps(train_row(model, Path(data), int(seed), variant, args.work / "runs", name)))
+        return
+    if not (args.real / "text_en" / "products.csv").is_file():
+        parser.error(f"{args.real}/text_en/products.csv not found (pass the shared real-data folder)")
+    args.work.mkdir(parents=True, exist_ok=True)
+    path = args.work / "results.jsonl"
+    results = load_results(path)
+    done = {(r["n"], r["model"], r["seed"], r["variant"]) for r in results}
+    for n in args.sizes:
+        for model in args.models:
+            for seed in args.seeds:
+                variant = "default" if model == "tfidf" else args.variant
+                if (n, model, seed, variant) in done:
+                    continue
+                data = prepared(args, n, seed)
+                if model == "tfidf":
+                    row = tfidf_row(data)
+                else:
+                    name = f"{model}-{variant}-{n}-s{seed}"
+                    cmd = [
+                        sys.executable,
+                        __file__,
+                        "--real",
+                        args.real,
+                        "--work",
+                        args.work,
+                        "--row",
+                        model,
+                        data,
+                        str(seed),
+                        variant,
+                        name,
+                    ]
+                    done_row = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+                    if done_row.returncode:
+                        print(f"{model} n={n} seed {seed}: failed\n{done_row.stderr[-2000:]}", file=sys.stderr)
+                        continue
+                    row = json.loads(done_row.stdout.strip().splitlines()[-1])
+                    if args.int8 and seed == args.seeds[0]:
+                        row["int8"] = int8_gates(args, Path(row["run"]))
+                row = {"n": n, "model": model, "seed": seed, "variant": variant, **row}
+                with open(path, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                results.append(row)
+                print(
+                    f"{model} n={n} seed {seed} {variant}: acc {row['accuracy']:.4f} f1 {row['weighted_f1']:.4f}",
+                    flush=True,
+                )
+    from rakuten_edge.machine import cpu
+
+    name, flags = cpu()
+    (args.work / "summary.md").write_text(f"CPU: {name} ({', '.join(flags)})\n\n{summary(results)}")
+    print(summary(results))
+
+
+if __name__ == "__main__":
+    main()

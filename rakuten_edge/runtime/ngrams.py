@@ -1,0 +1,133 @@
+"""Hashed word and character n-grams with TF-IDF weights: the text features of the `ngram` model.
+
+Numpy and the standard library only: training and the edge runtime call the same code. The manifest records every
+parameter (`spec()`), and the rule is written so that it can be re-implemented exactly elsewhere:
+
+1. tokens: Keras' `lower_and_strip_punctuation` + whitespace split (preprocess.keras_tokens: ASCII lower-casing,
+   Keras' punctuation set removed, split on ASCII whitespace), the first `max_words` tokens kept;
+2. features: word n-grams for n in `word_ngrams` (tokens joined by one space, prefixed "w:") and character n-grams
+   for n in `char_ngrams` of each token padded with one space on each side (Unicode code points, prefixed "c:"),
+   in that order;
+3. id = zlib.crc32(UTF-8 bytes of the feature, `seed`) mod `buckets` (CRC-32/ISO-HDLC, the one zlib and PNG use);
+4. term frequency = occurrences per id (colliding features add up); weight = (1 + ln tf) * idf[id], where
+   idf = ln((1 + n) / (1 + df)) + 1 over the n training texts (scikit-learn's smooth, sublinear TF-IDF);
+5. at most `max_features` ids per text: the largest weights, ties to the smaller id; the kept weights are divided by
+   their L2 norm (an empty text has no ids);
+6. feeds: `ngram_ids` int32 [N, F] in ascending id order and `ngram_weights` float32 [N, F], padded with id 0 and
+   weight 0 to the longest row of the batch (F ≥ 1). The graph sums weight x embedding, so padding adds exactly 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .preprocess import keras_tokens
+
+IDF_FILE, SPEC_FILE = "ngram_idf.f32", "ngram.json"
+TOKENIZER = "keras lower_and_strip_punctuation, whitespace split"
+
+
+@dataclass(frozen=True)
+class NgramSpec:
+    buckets: int = 65_536
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (3, 5)
+    max_words: int = 256
+    max_features: int = 1024
+    seed: int = 0
+
+    def __post_init__(self):
+        for name, (low, high) in (("word_ngrams", self.word_ngrams), ("char_ngrams", self.char_ngrams)):
+            if not 1 <= low <= high:
+                raise ValueError(f"{name} must be (low, high) with 1 <= low <= high, got {(low, high)}")
+        for name in ("buckets", "max_words", "max_features"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NgramSpec:
+        return cls(
+            int(d["buckets"]),
+            tuple(int(x) for x in d["word_ngrams"]),
+            tuple(int(x) for x in d["char_ngrams"]),
+            int(d["max_words"]),
+            int(d["max_features"]),
+            int(d["seed"]),
+        )
+
+    def features(self, text: str) -> list[str]:
+        tokens = keras_tokens(text)[: self.max_words]
+        out = []
+        for n in range(self.word_ngrams[0], self.word_ngrams[1] + 1):
+            out += ["w:" + " ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+        for token in tokens:
+            padded = f" {token} "
+            for n in range(self.char_ngrams[0], self.char_ngrams[1] + 1):
+                out += ["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)]
+        return out
+
+    def counts(self, text: str) -> Counter[int]:
+        seed, buckets = self.seed, self.buckets
+        return Counter(zlib.crc32(f.encode("utf-8"), seed) % buckets for f in self.features(text))
+
+
+def fit_idf(spec: NgramSpec, texts: Iterable[str]) -> np.ndarray:
+    """Smooth IDF per bucket over the training texts (float32, what the bundle stores)."""
+    df = np.zeros(spec.buckets, np.int64)
+    n = 0
+    for text in texts:
+        n += 1
+        df[list(spec.counts(text))] += 1
+    return (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+
+
+class HashedNgrams:
+    """texts -> (ngram_ids int32 [N, F], ngram_weights float32 [N, F])."""
+
+    def __init__(self, spec: NgramSpec, idf: np.ndarray):
+        if idf.shape != (spec.buckets,):
+            raise ValueError(f"idf holds {idf.shape} values, the spec has {spec.buckets} buckets")
+        self.spec, self.idf = spec, idf.astype(np.float32)
+
+    def row(self, text: str) -> tuple[list[int], list[float]]:
+        weighted = [(i, (1.0 + math.log(tf)) * float(self.idf[i])) for i, tf in self.spec.counts(text).items()]
+        kept = sorted(weighted, key=lambda iw: (-iw[1], iw[0]))[: self.spec.max_features]
+        norm = math.sqrt(sum(w * w for _, w in kept))
+        kept.sort()
+        return [i for i, _ in kept], [w / norm if norm else 0.0 for _, w in kept]
+
+    def __call__(self, texts: Iterable[str], width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        rows = [self.row(t) for t in texts]
+        width = width or max([1, *(len(ids) for ids, _ in rows)])
+        ids, weights = np.zeros((len(rows), width), np.int32), np.zeros((len(rows), width), np.float32)
+        for r, (i, w) in enumerate(rows):
+            ids[r, : len(i)], weights[r, : len(w)] = i, w
+        return ids, weights
+
+    def save(self, folder: Path, spec_file: bool = True) -> list[str]:
+        """The IDF (little-endian float32) and, for a run folder, the spec (JSON) into `folder`; returns the names.
+        A bundle keeps the spec in its manifest instead."""
+        (folder / IDF_FILE).write_bytes(self.idf.astype("<f4").tobytes())
+        if spec_file:
+            (folder / SPEC_FILE).write_text(json.dumps(asdict(self.spec), indent=1), encoding="utf-8")
+        return [IDF_FILE, SPEC_FILE] if spec_file else [IDF_FILE]
+
+    @classmethod
+    def from_run(cls, folder: Path) -> HashedNgrams:
+        spec = NgramSpec.from_dict(json.loads((folder / SPEC_FILE).read_text(encoding="utf-8")))
+        return cls.load(spec, folder / IDF_FILE)
+
+    @classmethod
+    def load(cls, spec: NgramSpec, idf_path: Path) -> HashedNgrams:
+        idf = np.frombuffer(idf_path.read_bytes(), "<f4")
+        if len(idf) != spec.buckets:
+            raise ValueError(f"{idf_path.name} holds {len(idf)} values, the spec has {spec.buckets} buckets")
+        return cls(spec, idf.astype(np.float32))

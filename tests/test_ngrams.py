@@ -1,0 +1,114 @@
+"""The n-gram model's text features (runtime/ngrams.py) against the rule its docstring and manifest write out, and
+against scikit-learn's TF-IDF; then the trained tiny model through the one path."""
+
+import zlib
+
+import numpy as np
+import pytest
+
+from rakuten_edge.runtime.ngrams import HashedNgrams, NgramSpec, fit_idf
+
+TEXTS = [
+    "Le Petit-Prince, édition illustrée",
+    "Piscine tubulaire ronde 3,05 x 0,76 m avec pompe",
+    "jeu de société pour enfants; jeu de cartes",
+    "",
+    "Lot de 3 figurines Pop! Star Wars",
+]
+
+
+def test_features_follow_the_written_rule():
+    spec = NgramSpec(word_ngrams=(1, 2), char_ngrams=(3, 4))
+    # Keras' rule: ASCII lower-casing ("É" would stay), its punctuation set removed ("-" and "," too), ASCII split.
+    assert spec.features("Le Petit-Prince, Été") == [
+        "w:le",
+        "w:petitprince",
+        "w:Été",
+        "w:le petitprince",
+        "w:petitprince Été",
+        *("c: le", "c:le "),
+        "c: le ",
+        *(f"c:{' petitprince '[i : i + 3]}" for i in range(11)),
+        *(f"c:{' petitprince '[i : i + 4]}" for i in range(10)),
+        *("c: Ét", "c:Été", "c:té "),
+        *("c: Été", "c:Été "),
+    ]
+    assert NgramSpec(max_words=2).features("a b c")[:3] == ["w:a", "w:b", "w:a b"]
+
+
+def test_hash_is_crc32_as_the_manifest_says():
+    # CRC-32/ISO-HDLC's check value: what a re-implementation (the page's JS, another runtime) can test against.
+    assert zlib.crc32(b"123456789") == 0xCBF43926
+    spec = NgramSpec(buckets=1000, seed=7, word_ngrams=(1, 1), char_ngrams=(5, 5))
+    assert spec.counts("ab ab") == {zlib.crc32(b"w:ab", 7) % 1000: 2}
+
+
+def test_weights_are_scikit_learns_sublinear_tfidf():
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    spec = NgramSpec(buckets=2048)
+    train = TEXTS * 3 + ["piscine hors sol", "figurine pop marvel"]
+    counts = lambda texts: csr_matrix(  # noqa: E731
+        [[spec.counts(t).get(i, 0) for i in range(spec.buckets)] for t in texts], dtype=np.float64
+    )
+    theirs = TfidfTransformer(sublinear_tf=True).fit(counts(train)).transform(counts(TEXTS)).toarray()
+    encoder = HashedNgrams(spec, fit_idf(spec, train))
+    ids, weights = encoder(TEXTS)
+    ours = np.zeros((len(TEXTS), spec.buckets))
+    for r in range(len(TEXTS)):
+        np.add.at(ours[r], ids[r], weights[r])
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    assert ids.dtype == np.int32 and weights.dtype == np.float32
+    assert not weights[3].any(), "an empty text has no features"
+    for row_ids, row_w in zip(ids, weights):
+        kept = row_ids[row_w > 0]
+        assert (np.diff(kept) > 0).all(), "ids in ascending order"
+
+
+def test_cap_keeps_the_largest_weights_then_renormalises():
+    spec, capped = NgramSpec(buckets=4096), NgramSpec(buckets=4096, max_features=8)
+    idf = fit_idf(spec, TEXTS)
+    full_ids, full_w = HashedNgrams(spec, idf)([TEXTS[1]])
+    ids, w = HashedNgrams(capped, idf)([TEXTS[1]])
+    assert ids.shape == (1, 8) and np.linalg.norm(w) == pytest.approx(1, abs=1e-6)
+    top = sorted(zip(-full_w[0], full_ids[0]))[:8]
+    assert sorted(ids[0].tolist()) == sorted(int(i) for _, i in top)
+    assert ids.shape[1] < full_ids.shape[1]
+
+
+def test_padding_width_and_bad_specs():
+    encoder = HashedNgrams(NgramSpec(buckets=512), fit_idf(NgramSpec(buckets=512), TEXTS))
+    ids, w = encoder(TEXTS[:1])
+    wide_ids, wide_w = encoder(TEXTS[:1], width=ids.shape[1] + 5)
+    assert (wide_ids[0, : ids.shape[1]] == ids[0]).all() and not wide_w[0, ids.shape[1] :].any()
+    assert encoder([""])[0].shape == (1, 1)
+    with pytest.raises(ValueError, match="word_ngrams"):
+        NgramSpec(word_ngrams=(2, 1))
+    with pytest.raises(ValueError, match="buckets"):
+        HashedNgrams(NgramSpec(buckets=8), np.ones(9, np.float32))
+
+
+def test_spec_round_trips_through_the_manifest_section(tmp_path):
+    spec = NgramSpec(buckets=1024, max_features=64, seed=3)
+    encoder = HashedNgrams(spec, fit_idf(spec, TEXTS))
+    assert encoder.save(tmp_path) == ["ngram_idf.f32", "ngram.json"]
+    again = HashedNgrams.from_run(tmp_path)
+    assert again.spec == spec and np.array_equal(again.idf, encoder.idf)
+    assert (tmp_path / "ngram_idf.f32").stat().st_size == 4 * 1024
+
+
+@pytest.mark.slow  # a trained model (tiny preset)
+def test_trained_ngram_bundle_answers_do_not_depend_on_padding(bundles, prepared_dir):
+    from rakuten_edge.data.prepared import load_split
+    from rakuten_edge.runtime import load
+
+    val = load_split(prepared_dir, "val").head(24)
+    clf = load(bundles["ngram"]["fp32"])
+    text = clf.manifest["preprocessing"]["text"]
+    assert NgramSpec.from_dict(text).buckets == text["buckets"] and text["idf"] in clf.manifest["files"]
+    together = clf.run(clf.encode(val.pixels, val.texts))  # padded to the longest row of the 24
+    alone = np.concatenate([clf.run(clf.encode(val.pixels[i : i + 1], val.texts[i : i + 1])) for i in range(24)])
+    widths = {clf.encode(val.pixels[i : i + 1], val.texts[i : i + 1])["ngram_ids"].shape[1] for i in range(24)}
+    assert len(widths) > 1, "the rows should differ in width for this to test padding"
+    np.testing.assert_allclose(together, alone, atol=1e-6)
