@@ -15,7 +15,7 @@ setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[train,scale,serve,dev,openvino]'
+	$(PY) -m pip install -q -e '.[train,scale,serve,serve-ray,dev,openvino]'
 	# onnxruntime-web, pinned by web/package-lock.json: `rakuten-edge web` copies its wasm runtime from here.
 	npm ci --prefix web --no-audit --no-fund --silent
 	touch $@

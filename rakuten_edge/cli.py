@@ -179,9 +179,15 @@ def serve_cmd(
     spin: bool = typer.Option(False, "--spin/--no-spin", help="onnxruntime threads busy-wait between calls."),
     backend: Optional[str] = typer.Option(None, help=BACKEND_HELP),
     precision: Optional[str] = typer.Option(None, help=PRECISION_HELP),
+    engine: Engine = typer.Option(Engine.local, help="local: this process; ray: a Ray Serve deployment."),
+    replicas: int = typer.Option(2, help="With --engine ray: replicas (actors) of the app."),
+    ray_address: Optional[str] = typer.Option(None, help="With --engine ray: a cluster (default: a local Ray)."),
+    autoscaling: Optional[str] = typer.Option(
+        None, help="With --engine ray: Ray Serve's autoscaling_config as JSON, e.g. '{\"max_replicas\": 8}'."
+    ),
 ) -> None:
     """Serve bundles over HTTP (FastAPI): /v1 (the default model), /v2 (Open Inference Protocol), /metrics."""
-    from .serve import ServeOptions, serve
+    from .serve import RayOptions, ServeOptions, serve
 
     options = ServeOptions(
         host,
@@ -195,7 +201,7 @@ def serve_cmd(
         backend=backend,
         precision=precision,
     )
-    serve(bundles or None, options)
+    serve(bundles or None, options, RayOptions.of(engine, replicas, ray_address, autoscaling))
 
 
 @app.command("web")

@@ -31,7 +31,7 @@ def server(bundle, *args: str, timeout: float = 90.0):
             try:
                 if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a proxy still waiting for its app
                 pass
             time.sleep(0.2)
         else:

@@ -7,12 +7,13 @@ GET  /v1/model  /healthz  /readyz  /metrics  /docs
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from ..choices import at_least_one
+from ..choices import Engine, at_least_one
 from ..errors import UserError
 
 
@@ -43,23 +44,78 @@ class ServeOptions:
         return self
 
 
-def build_app(bundles: list[str | Path] | str | Path | None = None, options: ServeOptions = ServeOptions()):
+# On a 2-core box two replicas taking a whole CPU each leave nothing for Ray's proxy and controller, and the
+# deployment never becomes healthy; half a CPU each schedules (the catalogue's Ray engine met the same).
+REPLICA_CPUS = 0.5
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """`serve --engine ray`: the same app as a Ray Serve deployment (serve/ray_serve.py)."""
+
+    replicas: int = 2
+    address: str | None = None  # None: a local Ray on this machine (or RAY_ADDRESS's cluster)
+    cpus_per_replica: float = REPLICA_CPUS
+    # Passed through to Ray Serve (min_replicas, max_replicas, target_ongoing_requests, ...); replaces `replicas`.
+    autoscaling: dict | None = None
+
+    @classmethod
+    def of(cls, engine: Engine, replicas: int, address: str | None, autoscaling: str | None) -> RayOptions | None:
+        """The CLI's --engine/--replicas/--ray-address/--autoscaling: None for the local engine."""
+        if engine == Engine.local:
+            if address or autoscaling or replicas != cls.replicas:
+                raise UserError("--replicas, --ray-address and --autoscaling need --engine ray")
+            return None
+        return cls(replicas, address, autoscaling=parse_autoscaling(autoscaling))
+
+    def check(self) -> RayOptions:
+        if self.replicas < 1 or self.cpus_per_replica <= 0:
+            raise UserError("--replicas must be at least 1 and the CPUs per replica positive")
+        return self
+
+
+def parse_autoscaling(text: str | None) -> dict | None:
+    """--autoscaling: a JSON object handed to Ray Serve as the deployment's autoscaling_config."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--autoscaling is not JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise UserError('--autoscaling must be a JSON object, e.g. {"min_replicas": 1, "max_replicas": 4}')
+    return value
+
+
+def sources_of(bundles: list[str | Path] | str | Path | None) -> tuple[list[Path], Path | None]:
+    """The folders to serve and the default model: the bundles given (the first is the default), or bundles/ with
+    its best bundle as the default."""
+    from ..bundles import best_bundle
+
+    if bundles is None or bundles == []:
+        return [Path(paths.BUNDLES)], best_bundle(paths.BUNDLES)
+    return [Path(b) for b in ([bundles] if isinstance(bundles, (str, Path)) else bundles)], None
+
+
+def build_app(
+    bundles: list[str | Path] | str | Path | None = None,
+    options: ServeOptions = ServeOptions(),
+    default: Path | None = None,
+    batcher=None,
+):
     """The ASGI app for `bundles` (bundle folders or folders of bundles; default: the best exported bundle, the
-    rest of bundles/ beside it); a bad bundle fails here, before serving. /v1 answers with the first one."""
+    rest of bundles/ beside it); a bad bundle fails here, before serving. /v1 answers with `default`, else the first
+    one. `batcher` replaces the micro-batcher (Ray Serve's `@serve.batch`, serve/ray_serve.py)."""
     try:
         from .app import create_app
     except ImportError as exc:
         raise UserError(f"serve needs its extra: pip install 'rakuten-edge[serve]' ({exc.name} is missing)") from None
-    from ..bundles import best_bundle
     from .models import Models, Options
 
     options = options.check()
     cores = os.cpu_count() or 1
-    if bundles is None or bundles == []:
-        sources, default = [Path(paths.BUNDLES)], best_bundle(paths.BUNDLES)
-    else:
-        sources = [Path(b) for b in ([bundles] if isinstance(bundles, (str, Path)) else bundles)]
-        default = None
+    sources, found_default = sources_of(bundles)
+    default = default or found_default
     # Spinning trades CPU for latency: alone, with idle gaps between requests, a batch-1 call of seed-size cnn3 int8
     # took 2.9 ms spinning and 4.1 ms not (threads woken per call); beside other work spinning loses (ServeOptions).
     engine = Options(options.threads, options.spin, options.backend, options.precision)
@@ -73,6 +129,7 @@ def build_app(bundles: list[str | Path] | str | Path | None = None, options: Ser
         options.batch_window_ms,
         options.max_batch,
         options.max_inflight,
+        batcher,
     )
     _mount_site(app, models.get().clf.bundle)
     return app
@@ -100,8 +157,18 @@ def _mount_site(app, bundle: Path) -> None:
     app.state.site = "page at /"
 
 
-def serve(bundles: list[str | Path] | str | Path | None = None, options: ServeOptions = ServeOptions()) -> None:
-    """Serve until SIGTERM/SIGINT; in-flight requests finish first (graceful shutdown). SIGHUP reloads."""
+def serve(
+    bundles: list[str | Path] | str | Path | None = None,
+    options: ServeOptions = ServeOptions(),
+    ray: RayOptions | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT; in-flight requests finish first (graceful shutdown). SIGHUP reloads. With `ray`,
+    the same app runs as a Ray Serve deployment (serve/ray_serve.py)."""
+    if ray is not None:
+        from .ray_serve import serve_on_ray
+
+        serve_on_ray(bundles, options, ray)
+        return
     app = build_app(bundles, options)
     import uvicorn
 

@@ -78,14 +78,17 @@ def create_app(
     window_ms: float = 2.0,
     max_batch: int = 32,
     max_inflight: int = 64,
+    batcher_class=None,
 ) -> FastAPI:
-    """The app over `models` (models.py: loaded, not yet warm). /v1 answers with the default model."""
+    """The app over `models` (models.py: loaded, not yet warm). /v1 answers with the default model. `batcher_class`
+    takes MicroBatcher's arguments and interface (Ray Serve's replicas use `@serve.batch` through it)."""
     state = State(metrics=Metrics())
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
+    batcher_class = batcher_class or MicroBatcher
 
     def make_batcher(clf: Classifier, name: str, version: str) -> MicroBatcher:
         metrics = state.metrics.for_model(name, version)
-        batcher = MicroBatcher(clf, pool, metrics, window_ms, max_batch, lambda: state.inflight)
+        batcher = batcher_class(clf, pool, metrics, window_ms, max_batch, lambda: state.inflight)
         batcher.start()
         return batcher
 
