@@ -47,7 +47,7 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _start(bundle: Path, window: float, extra: list[str]) -> tuple[subprocess.Popen, int]:
+def _start(bundle: Path, window: float, extra: list[str], ready_s: float = 60.0) -> tuple[subprocess.Popen, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -69,7 +69,8 @@ def _start(bundle: Path, window: float, extra: list[str]) -> tuple[subprocess.Po
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    for _ in range(300):  # at most 60 s
+    deadline = time.time() + ready_s
+    while time.time() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/readyz")

@@ -112,3 +112,49 @@ def test_trained_ngram_bundle_answers_do_not_depend_on_padding(bundles, prepared
     widths = {clf.encode(val.pixels[i : i + 1], val.texts[i : i + 1])["ngram_ids"].shape[1] for i in range(24)}
     assert len(widths) > 1, "the rows should differ in width for this to test padding"
     np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+HOSTILE = [
+    "ÉCOLE élève Über straße",
+    "emoji 😀😀 and CJK 漢字かな",
+    "lone \ud800 surrogate",
+    "no\u00a0break space\ttab\nnewline",
+    "İstanbul ΣΊΣΥΦΟΣ ǅ",
+    "a a a a b b c " * 40,  # tf > 1, and more n-grams than the cap keeps (ties broken by id)
+    "",
+    "!!!",
+]
+
+
+def test_the_pages_javascript_computes_the_same_features(tmp_path):
+    """preprocess.js's hashedNgrams under Node against runtime/ngrams.py: the same ids, the same weights."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (make setup installs it with npm)")
+    site = Path(__import__("rakuten_edge.web", fromlist=["x"]).__file__).parent / "site"
+    shutil.copyfile(site / "preprocess.js", tmp_path / "preprocess.mjs")
+    (tmp_path / "run.mjs").write_text(
+        'import { hashedNgrams, crc32 } from "./preprocess.mjs";\n'
+        'import { readFileSync } from "node:fs";\n'
+        'const { texts, spec, idf } = JSON.parse(readFileSync(0, "utf8"));\n'
+        "const rows = texts.map((t) => hashedNgrams(t, spec, Float32Array.from(idf)).map((a) => Array.from(a)));\n"
+        'console.log(JSON.stringify({ rows, check: crc32(new TextEncoder().encode("123456789")) }));\n'
+    )
+    spec = NgramSpec(buckets=4096, max_features=48, seed=5)
+    encoder = HashedNgrams(spec, fit_idf(spec, TEXTS + HOSTILE))
+    texts = TEXTS + HOSTILE
+    payload = {"texts": texts, "spec": {**spec.__dict__}, "idf": encoder.idf.tolist()}
+    done = subprocess.run(
+        [node, str(tmp_path / "run.mjs")], input=json.dumps(payload), capture_output=True, text=True, check=True
+    )
+    answer = json.loads(done.stdout)
+    assert answer["check"] == 0xCBF43926
+    for text, (js_ids, js_weights) in zip(texts, answer["rows"]):
+        ids, weights = encoder([text])
+        assert js_ids == ids[0].tolist(), text
+        np.testing.assert_allclose(np.float32(js_weights), weights[0], rtol=0, atol=1e-7, err_msg=text)

@@ -58,6 +58,28 @@ def test_png_probabilities_match_the_python_runtime(page, bundles, raw_dir, tmp_
 
 @needs_browser
 @pytest.mark.slow  # a trained model (tiny preset)
+def test_ngram_page_matches_the_python_runtime(bundles, raw_dir, tmp_path_factory):
+    """The sixth model's text rule (CRC-32 n-grams, TF-IDF) mirrored in preprocess.js: same probabilities."""
+    from rakuten_edge.web.browser import Page
+
+    root = tmp_path_factory.mktemp("web-ngram")
+    site = build_site(bundles["ngram"]["fp32"], root / "site")
+    assert {p.name for p in (site.out / "model").iterdir()} >= {"idf.f32", "model.onnx", "config.json"}
+    clf = load(bundles["ngram"]["fp32"])
+    worst = 0.0
+    with Page(site.out, root / "profile") as page:
+        for jpg, title, description in _products(raw_dir, 30):
+            png = root / (jpg.stem + ".png")
+            Image.open(jpg).convert("RGB").save(png)
+            answer = page.classify(png, title, description)
+            assert answer.error is None, answer.error
+            expected = clf.predict_proba([png], [title], [description])[0]
+            worst = max(worst, float(np.abs(np.array(answer.probs) - expected).max()))
+    assert worst <= 1e-4, worst
+
+
+@needs_browser
+@pytest.mark.slow  # a trained model (tiny preset)
 def test_jpeg_top1_agrees(page, bundles, raw_dir):
     # Python decodes JPEGs in draft mode (libjpeg at 1/2 scale), the page at full size and then averages 2x2 blocks:
     # 0.1 grey level apart on average, but one level can move the white-border crop by a pixel. On a cnn3 seed
@@ -116,7 +138,7 @@ def test_site_is_self_contained(bundles, tmp_path):
         "ort/ort.wasm.min.js",
     } <= names
     config = json.loads((site.out / "model" / "config.json").read_text())
-    assert config["tokens_dtype"] == "int32" and len(config["labels"]) == 27
+    assert config["text_inputs"] == [{"name": "tokens", "dtype": "int32"}] and len(config["labels"]) == 27
     for url in ("http://", "https://"):  # nothing fetched from elsewhere
         assert url not in (site.out / "index.html").read_text() + (site.out / "app.js").read_text()
     with pytest.raises(UserError, match="text preprocessing"):

@@ -8,7 +8,8 @@ parameter (`spec()`), and the rule is written so that it can be re-implemented e
 2. features: word n-grams for n in `word_ngrams` (tokens joined by one space, prefixed "w:") and character n-grams
    for n in `char_ngrams` of each token padded with one space on each side (Unicode code points, prefixed "c:"),
    in that order;
-3. id = zlib.crc32(UTF-8 bytes of the feature, `seed`) mod `buckets` (CRC-32/ISO-HDLC, the one zlib and PNG use);
+3. id = zlib.crc32(UTF-8 bytes of the feature, `seed`) mod `buckets` (CRC-32/ISO-HDLC, the one zlib and PNG use; a
+   lone surrogate is encoded as U+FFFD, as a browser's TextEncoder does);
 4. term frequency = occurrences per id (colliding features add up); weight = (1 + ln tf) * idf[id], where
    idf = ln((1 + n) / (1 + df)) + 1 over the n training texts (scikit-learn's smooth, sublinear TF-IDF);
 5. at most `max_features` ids per text: the largest weights, ties to the smaller id; the kept weights are divided by
@@ -76,7 +77,16 @@ class NgramSpec:
 
     def counts(self, text: str) -> Counter[int]:
         seed, buckets = self.seed, self.buckets
-        return Counter(zlib.crc32(f.encode("utf-8"), seed) % buckets for f in self.features(text))
+        return Counter(zlib.crc32(utf8(f), seed) % buckets for f in self.features(text))
+
+
+def utf8(feature: str) -> bytes:
+    """UTF-8 bytes, a lone surrogate (text that came through JSON's \\ud800) as U+FFFD: what a browser's
+    TextEncoder writes, so the page hashes the same bytes."""
+    try:
+        return feature.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in feature).encode("utf-8")
 
 
 def fit_idf(spec: NgramSpec, texts: Iterable[str]) -> np.ndarray:

@@ -17,6 +17,7 @@ PROBS = "probs"
 
 ENCODERS = "rakuten_edge.runtime.text_encoders"
 KERAS = "rakuten_edge.models.keras_builders"
+WEB = "rakuten_edge.web.text_assets"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TextKind:
     keras_branch: str = ""  # "module:function" (inputs, TextBranch, momentum) -> the text features
     keras_branches: tuple[str, ...] = ()  # the branches the Keras builders build for it
     web: bool = False  # the page's preprocess.js reproduces it exactly
+    web_assets: str = ""  # "module:function" (bundle, manifest text) -> (page parameters, {file name: bytes})
     text_dtypes: tuple[str, ...] = ("int32",)  # element type of each text input, in order
     fixed_length: bool = True  # the sequence axis is fixed in the graph (else dynamic, padded by the runtime)
     length_key: str = "sequence_length"  # the manifest text field giving the sequence axis' (largest) length
@@ -87,6 +89,7 @@ register_text_kind(
         keras_branch=f"{KERAS}:text_branch",
         keras_branches=("bilstm", "conv1d"),
         web=True,
+        web_assets=f"{WEB}:keras_vectorizer",
         description="Keras TextVectorization ids (lower_and_strip_punctuation, whitespace split), int32",
     )
 )
@@ -107,7 +110,7 @@ register_text_kind(
         description="a `tokenizers` tokenizer.json, padded to max_length: input_ids and attention_mask, int64",
     )
 )
-# The sixth model's text: runtime/ngrams.py writes its rule out in full, so that another language can mirror it.
+# The sixth model's text: runtime/ngrams.py writes its rule out in full, and the page mirrors it (CRC-32 included).
 register_text_kind(
     TextKind(
         "hashed-ngrams",
@@ -117,6 +120,8 @@ register_text_kind(
         keras_input="rakuten_edge.models.ngram:ngram_input",
         keras_branch="rakuten_edge.models.ngram:ngram_branch",
         keras_branches=("ngram-bag",),
+        web=True,
+        web_assets=f"{WEB}:hashed_ngrams",
         text_dtypes=("int32", "float32"),
         fixed_length=False,
         length_key="max_features",

@@ -1,8 +1,9 @@
 """`rakuten-edge web BUNDLE --out site/`: a static site that classifies products in the browser (onnxruntime-web).
 
 The site is self-contained: `index.html`, `app.js` + `preprocess.js` (the Python runtime's preprocessing, step for
-step), `model/` (the bundle's ONNX file, its vocabulary as JSON, the labels and the text tables Python's own
-cleaning uses) and `ort/` (onnxruntime-web's wasm runtime). It works offline from any static host.
+step), `model/` (the bundle's ONNX file, its text kind's files: a vocabulary as JSON or an IDF table; the labels and
+the text tables Python's own cleaning uses) and `ort/` (onnxruntime-web's wasm runtime). It works offline from any
+static host.
 
 onnxruntime-web is the npm package pinned in `web/package.json` (lock file beside it); `make setup` installs it
 once into `web/node_modules/` with `npm ci`, and this command only copies from there (or from the folder
@@ -25,8 +26,8 @@ from ..bundles import best_bundle
 from ..errors import UserError
 from ..runtime.classifier import manifest_format
 from ..runtime.manifest import inside, read_manifest
-from ..runtime.preprocess import TextVectorizer
-from ..tables.text_kinds import PROBS, web_kinds
+from ..tables import load_object
+from ..tables.text_kinds import PROBS, get_text_kind, web_kinds
 
 ORT_VERSION = "1.30.0"
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs")
@@ -85,15 +86,14 @@ def _model_config(bundle: Path, manifest: dict) -> dict:
             f"{bundle}: the page runs bundles whose text preprocessing is {_web_kinds()} ({_web_models()}); "
             f"this one uses {text.get('kind')!r}"
         )
-    image_spec, text_spec = manifest["inputs"]
+    image_spec, *text_specs = manifest["inputs"]
     return {
         "bundle": bundle.name,
         "format": manifest.get("format"),
         "image_size": int(manifest["preprocessing"]["image"]["size"]),
         "image_input": image_spec["name"],
-        "text_input": text_spec["name"],
-        "tokens_dtype": text_spec["dtype"],
-        "sequence_length": int(text["sequence_length"]),
+        "text_kind": text["kind"],
+        "text_inputs": [{"name": s["name"], "dtype": s["dtype"]} for s in text_specs],
         "output": PROBS,
         "labels": manifest["labels"],
     }
@@ -124,8 +124,7 @@ def build_site(bundle: str | Path | None, out: str | Path, bundles: Path = paths
     config = _model_config(bundle, manifest)
     ort = ort_dir()
     text = manifest["preprocessing"]["text"]
-    # The runtime's own reader, so the page's token ids are the runtime's by construction.
-    vocab = TextVectorizer.load(inside(bundle, text["vocabulary"]), int(text["sequence_length"])).vocabulary
+    config["text"], text_files = load_object(get_text_kind(text["kind"]).web_assets)(bundle, text)
     artifact = inside(bundle, manifest_format(bundle, manifest).artifact)
     site_src = Path(__file__).parent / "site"
     with staged_dir(out) as tmp:
@@ -135,7 +134,8 @@ def build_site(bundle: str | Path | None, out: str | Path, bundles: Path = paths
         (tmp / "ort").mkdir()
         shutil.copyfile(artifact, tmp / "model" / "model.onnx")
         (tmp / "model" / "config.json").write_text(json.dumps(config, ensure_ascii=False))
-        (tmp / "model" / "vocab.json").write_text(json.dumps(vocab))
+        for name, data in text_files.items():
+            (tmp / "model" / name).write_bytes(data)
         (tmp / "model" / "text-tables.json").write_text(json.dumps(text_tables()))
         for name in ORT_FILES:
             shutil.copyfile(ort / name, tmp / "ort" / name)

@@ -1,6 +1,7 @@
 // The page: load the bundle once, then classify a picked or dropped image and a title, all in the browser.
 import {
-  boxDown, cropPad, draftScale, grayFromRGBA, imageTensor, productText, resizeBilinear, setTables, vectorize,
+  boxDown, cropPad, draftScale, grayFromRGBA, hashedNgrams, imageTensor, productText, resizeBilinear, setTables,
+  vectorize,
 } from "./preprocess.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,14 +20,35 @@ function fail(text) {
   $("result").dataset.state = "error";
 }
 
+// The page's text kinds (tables/text_kinds.py's entries with `web`): what each loads, and its feeds' arrays.
+const TEXT_KINDS = {
+  "keras-vectorizer": {
+    load: async (text) => {
+      const vocab = await fetch(`model/${text.vocabulary}`).then((r) => r.json());
+      return new Map(vocab.map((tok, i) => [tok, i]));
+    },
+    arrays: (text, index, t) => [vectorize(t, index, text.sequence_length, Int32Array)],
+  },
+  "hashed-ngrams": {
+    load: async (text) => new Float32Array(await fetch(`model/${text.idf}`).then((r) => r.arrayBuffer())),
+    arrays: (text, idf, t) => hashedNgrams(t, text, idf),
+  },
+};
+
 async function loadModel() {
-  const [config, vocab, tables] = await Promise.all(
-    ["model/config.json", "model/vocab.json", "model/text-tables.json"].map((p) => fetch(p).then((r) => r.json())),
+  const [config, tables] = await Promise.all(
+    ["model/config.json", "model/text-tables.json"].map((p) => fetch(p).then((r) => r.json())),
   );
   setTables(tables);
+  const kind = TEXT_KINDS[config.text_kind];
+  if (!kind) throw new Error(`this page does not read text of kind ${config.text_kind}`);
   const session = await ort.InferenceSession.create("model/model.onnx", { executionProviders: ["wasm"] });
-  const index = new Map(vocab.map((tok, i) => [tok, i]));
-  return { config, session, index };
+  return { config, session, kind, assets: await kind.load(config.text) };
+}
+
+function tensor(array, dtype) { // one row; int64 inputs (a graph that wants them) get BigInt64
+  const data = dtype === "int64" ? BigInt64Array.from(array, (v) => BigInt(v)) : array;
+  return new ort.Tensor(dtype, data, [1, array.length]);
 }
 
 async function decode(file) {
@@ -65,7 +87,7 @@ async function decode(file) {
 }
 
 export async function classify(file, title, description) {
-  const { config, session, index } = model;
+  const { config, session, kind, assets } = model;
   if (!title || !title.trim()) throw new Error("type the product's title: the models read the text as well");
   const start = performance.now();
   const img = await decode(file);
@@ -75,13 +97,9 @@ export async function classify(file, title, description) {
   if (s > 1) gray = boxDown(gray.gray, img.width, img.height, s);
   const { square, side } = cropPad(gray.gray, gray.width, gray.height);
   const pixels = resizeBilinear(square, side, size);
-  const Int = config.tokens_dtype === "int64" ? BigInt64Array : Int32Array;
-  let ids = vectorize(productText(title, description), index, config.sequence_length, Int32Array);
-  if (Int === BigInt64Array) ids = BigInt64Array.from(ids, (v) => BigInt(v));
-  const feeds = {
-    [config.image_input]: new ort.Tensor("float32", imageTensor(pixels), [1, size, size, 1]),
-    [config.text_input]: new ort.Tensor(config.tokens_dtype, ids, [1, config.sequence_length]),
-  };
+  const arrays = kind.arrays(config.text, assets, productText(title, description));
+  const feeds = { [config.image_input]: new ort.Tensor("float32", imageTensor(pixels), [1, size, size, 1]) };
+  config.text_inputs.forEach((input, i) => { feeds[input.name] = tensor(arrays[i], input.dtype); });
   const output = await session.run(feeds);
   const probs = Array.from(output[config.output].data);
   const ms = performance.now() - start;

@@ -213,3 +213,56 @@ export function imageTensor(pixels) { // float32(x) / 255: one rounding of the e
   for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] / 255;
   return out;
 }
+
+// ----------------------------------------------------------------------------------------------- hashed n-grams
+// runtime/ngrams.py, step for step: Keras tokens, word and character n-grams, CRC-32 into buckets, sublinear
+// TF-IDF, the largest weights kept, L2-normalised, ids ascending.
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+const UTF8_OUT = new TextEncoder(); // a lone surrogate becomes U+FFFD, as ngrams.utf8 writes it
+
+export function crc32(bytes, seed = 0) { // zlib.crc32(bytes, seed): CRC-32/ISO-HDLC
+  let c = (seed ^ 0xffffffff) >>> 0;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+export function ngramFeatures(text, spec) {
+  const tokens = kerasTokens(text).slice(0, spec.max_words);
+  const out = [];
+  for (let n = spec.word_ngrams[0]; n <= spec.word_ngrams[1]; n++) {
+    for (let i = 0; i + n <= tokens.length; i++) out.push("w:" + tokens.slice(i, i + n).join(" "));
+  }
+  for (const token of tokens) {
+    const points = Array.from(` ${token} `); // code points, as Python slices a str
+    for (let n = spec.char_ngrams[0]; n <= spec.char_ngrams[1]; n++) {
+      for (let i = 0; i + n <= points.length; i++) out.push("c:" + points.slice(i, i + n).join(""));
+    }
+  }
+  return out;
+}
+
+export function hashedNgrams(text, spec, idf) { // -> [ids Int32Array, weights Float32Array], one row
+  const counts = new Map();
+  for (const feature of ngramFeatures(text, spec)) {
+    const id = crc32(UTF8_OUT.encode(feature), spec.seed) % spec.buckets;
+    counts.set(id, (counts.get(id) || 0) + 1);
+  }
+  const weighted = [...counts].map(([id, tf]) => [id, (1 + Math.log(tf)) * idf[id]]);
+  const kept = weighted.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, spec.max_features);
+  const norm = Math.sqrt(kept.reduce((sum, [, w]) => sum + w * w, 0));
+  kept.sort((a, b) => a[0] - b[0]);
+  const width = Math.max(1, kept.length);
+  const ids = new Int32Array(width);
+  const weights = new Float32Array(width);
+  kept.forEach(([id, w], i) => { ids[i] = id; weights[i] = norm ? w / norm : 0; });
+  return [ids, weights];
+}

@@ -1,0 +1,205 @@
+"""Issue 21's goals in one run: OIP against /v1, Ray Serve against one process, reload under load, RSS over time.
+
+    .venv/bin/python benchmarks/serve_goals.py BUNDLES_DIR IMAGES_DIR [--model cnn3-int8] [--requests 2000]
+        [--out bench-results/serve-goals] [--skip ray]
+
+BUNDLES_DIR holds several bundles (all are served; --model is /v1's default and the one loaded). Every server binds
+127.0.0.1 on a free port and is stopped at the end of its part; every loop has a fixed count. Rows:
+- v1 / v2: `requests` requests at concurrency 32 on /v1/predict (multipart) and on /v2/models/M/infer (binary
+  extension), same server, bundle and images, alternated in two rounds;
+- ray: the same /v1 load on `serve --engine ray --replicas 2` (Ray's processes share the same cores);
+- reload: 2,000 requests at concurrency 8 on /v1 while a new bundle is added and reloaded, then a corrupted one;
+  every answer must be a 200 from the old default model;
+- rss: 500 warm-up requests, then 5,000 spread over every model on /v2; the server's RSS before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import struct
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from load import _body, _rss_mb, _start
+
+from rakuten_edge.machine import describe
+
+KEY = "bench"
+
+
+def oip_body(image: bytes, text: str) -> tuple[bytes, dict]:
+    """One product as an OIP infer request with binary BYTES inputs (what tritonclient sends)."""
+    blobs = [struct.pack("<I", len(image)) + image, struct.pack("<I", len(text.encode())) + text.encode()]
+    header = {
+        "inputs": [
+            {"name": n, "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": len(b)}}
+            for n, b in zip(("image", "designation"), blobs)
+        ],
+        "outputs": [{"name": "top_k_codes", "parameters": {"binary_data": True}}],
+    }
+    head = json.dumps(header).encode()
+    return head + b"".join(blobs), {"Inference-Header-Content-Length": str(len(head))}
+
+
+def load(port: int, path: str, bodies: list, requests: int, concurrency: int, must_hold: bytes = b"") -> dict:
+    """Like load.run_load, for any path and per-body headers; counts non-200 answers, and answers without
+    `must_hold` (the bundle that should be answering)."""
+    latencies, errors, lock, counter = [], 0, threading.Lock(), iter(range(requests))
+
+    def worker(_):
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while (i := next_index()) is not None:
+            body, headers = bodies[i % len(bodies)]
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers={"X-API-Key": KEY, **headers})
+                response = conn.getresponse()
+                ok = response.status == 200 and must_hold in response.read()
+            except OSError:
+                ok, conn = False, http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+                errors += not ok
+
+    def next_index():
+        with lock:
+            return next(counter, None)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "path": path,
+        "requests": requests,
+        "concurrency": concurrency,
+        "errors": errors,
+        "requests_per_s": round(requests / (time.perf_counter() - start), 1),
+    }
+
+
+def post(port: int, path: str) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("POST", path, headers={"X-API-Key": KEY})
+    return json.loads(conn.getresponse().read())
+
+
+def protocols(args, folder: Path, multipart: list, binary: list) -> list[dict]:
+    proc, port = _start(folder / args.model, 2.0, ["--api-key", KEY])
+    try:
+        load(port, "/v1/predict", multipart, 200, 32)  # warm-up
+        rows = []
+        for _ in range(2):  # alternated, so a drift of the machine hits both
+            rows.append(load(port, "/v1/predict", multipart, args.requests, 32))
+            rows.append(load(port, f"/v2/models/{args.model}/infer", binary, args.requests, 32))
+        return rows
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def ray_row(args, folder: Path, multipart: list) -> dict:
+    proc, port = _start(folder / args.model, 2.0, ["--api-key", KEY, "--engine", "ray", "--replicas", "2"], ready_s=300)
+    try:
+        load(port, "/v1/predict", multipart, 200, 32)
+        return {"engine": "ray, 2 replicas", **load(port, "/v1/predict", multipart, args.requests, 32)}
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def reload_row(args, folder: Path, multipart: list) -> dict:
+    """2,000 requests at concurrency 8 spanning two reloads: a new bundle, then a corrupted one."""
+    extra = next(p for p in folder.iterdir() if p.name != args.model and (p / "manifest.json").is_file())
+    with tempfile.TemporaryDirectory() as tmp:
+        served = Path(tmp) / "bundles"
+        served.mkdir()
+        shutil.copytree(folder / args.model, served / args.model)
+        proc, port = _start(served, 2.0, ["--api-key", KEY])
+        answers: dict = {}
+
+        def reloads():
+            time.sleep(3)
+            shutil.copytree(extra, served / "added")
+            answers["added"] = post(port, "/admin/reload")
+            time.sleep(3)
+            shutil.copytree(extra, served / "corrupted")
+            model = served / "corrupted" / "model.onnx"
+            model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+            answers["corrupted"] = post(port, "/admin/reload")
+
+        thread = threading.Thread(target=reloads)
+        try:
+            thread.start()
+            row = load(port, "/v1/predict", multipart, 2000, 8, str(served / args.model).encode())
+            thread.join()
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    return {**row, "reloads": answers}
+
+
+def rss_row(args, folder: Path, binary: list) -> dict:
+    proc, port = _start(folder, 2.0, ["--api-key", KEY])
+    names = sorted(p.name for p in folder.iterdir() if (p / "manifest.json").is_file())
+    try:
+        for name in names:
+            load(port, f"/v2/models/{name}/infer", binary, 500 // len(names) + 1, 8)
+        before = _rss_mb(proc.pid)
+        rows = [load(port, f"/v2/models/{n}/infer", binary, 5000 // len(names), 8) for n in names]
+        return {
+            "models": names,
+            "requests": sum(r["requests"] for r in rows),
+            "errors": sum(r["errors"] for r in rows),
+            "rss_before_mb": round(before, 1),
+            "rss_after_mb": round(_rss_mb(proc.pid), 1),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundles", type=Path)
+    parser.add_argument("images", type=Path)
+    parser.add_argument("--model", default="cnn3-int8")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["protocols", "ray", "reload", "rss"])
+    parser.add_argument("--out", type=Path, default=Path("bench-results/serve-goals"))
+    args = parser.parse_args()
+    if not (args.bundles / args.model / "manifest.json").is_file():
+        parser.error(f"{args.bundles}/{args.model} is not a bundle")
+    images = sorted(args.images.glob("*.jpg"))[:200]
+    if not images:
+        parser.error(f"no .jpg in {args.images}")
+    texts = ["Piscine tubulaire ronde", "Lot de 3 figurines Pop", "Coque de protection iPhone", "Jeu de société"]
+    raw = [(p.read_bytes(), texts[i % 4]) for i, p in enumerate(images)]
+    multipart = [(_body(image), {"Content-Type": "multipart/form-data; boundary=rakutenedgeload"}) for image, _ in raw]
+    binary = [oip_body(image, text) for image, text in raw]
+    report = {"machine": describe(), "bundles": str(args.bundles), "model": args.model}
+    parts = {
+        "protocols": lambda: protocols(args, args.bundles, multipart, binary),
+        "ray": lambda: ray_row(args, args.bundles, multipart),
+        "reload": lambda: reload_row(args, args.bundles, multipart),
+        "rss": lambda: rss_row(args, args.bundles, binary),
+    }
+    for name, part in parts.items():
+        if name not in args.skip:
+            report[name] = part()
+            print(json.dumps({name: report[name]}), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "goals.json").write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
