@@ -87,6 +87,40 @@ def load(port: int, path: str, bodies: list, requests: int, concurrency: int, mu
     }
 
 
+ROLES = (  # the first pattern a process's command line holds names its role
+    ("ServeReplica", "replicas"),
+    ("ProxyActor", "ray proxy"),
+    ("ServeController", "ray controller"),
+    ("raylet", "raylet"),
+    ("gcs_server", "ray gcs"),
+    ("rakuten_edge.cli serve", "server / driver"),
+    ("serve_goals.py", "load client"),
+)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) so far, summed by role over every process on the machine."""
+    import psutil
+
+    totals: dict[str, float] = {}
+    for proc in psutil.process_iter(["cmdline", "cpu_times", "name"]):
+        line = " ".join(proc.info["cmdline"] or [proc.info["name"] or ""])
+        role = next((r for pattern, r in ROLES if pattern in line), "other")
+        times = proc.info["cpu_times"]
+        if times is not None:
+            totals[role] = totals.get(role, 0.0) + times.user + times.system
+    return totals
+
+
+def measured(run) -> dict:
+    """`run()`'s row, with where the CPU went meanwhile (seconds by role; 2 cores give 2 s per second)."""
+    before, start = cpu_seconds(), time.perf_counter()
+    row = run()
+    after, wall = cpu_seconds(), time.perf_counter() - start
+    spent = {k: round(after.get(k, 0) - before.get(k, 0), 1) for k in after}
+    return {**row, "wall_s": round(wall, 1), "cpu_s": {k: v for k, v in sorted(spent.items()) if v >= 0.5}}
+
+
 def post(port: int, path: str) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     conn.request("POST", path, headers={"X-API-Key": KEY})
@@ -99,22 +133,27 @@ def protocols(args, folder: Path, multipart: list, binary: list) -> list[dict]:
         load(port, "/v1/predict", multipart, 200, 32)  # warm-up
         rows = []
         for _ in range(2):  # alternated, so a drift of the machine hits both
-            rows.append(load(port, "/v1/predict", multipart, args.requests, 32))
-            rows.append(load(port, f"/v2/models/{args.model}/infer", binary, args.requests, 32))
+            rows.append(measured(lambda: load(port, "/v1/predict", multipart, args.requests, 32)))
+            rows.append(measured(lambda: load(port, f"/v2/models/{args.model}/infer", binary, args.requests, 32)))
         return rows
     finally:
         proc.terminate()
         proc.wait(30)
 
 
-def ray_row(args, folder: Path, multipart: list) -> dict:
-    proc, port = _start(folder / args.model, 2.0, ["--api-key", KEY, "--engine", "ray", "--replicas", "2"], ready_s=300)
-    try:
-        load(port, "/v1/predict", multipart, 200, 32)
-        return {"engine": "ray, 2 replicas", **load(port, "/v1/predict", multipart, args.requests, 32)}
-    finally:
-        proc.terminate()
-        proc.wait(60)
+def ray_rows(args, folder: Path, multipart: list) -> list[dict]:
+    rows = []
+    for replicas in args.replicas:
+        extra = ["--api-key", KEY, "--engine", "ray", "--replicas", str(replicas)]
+        proc, port = _start(folder / args.model, 2.0, extra, ready_s=300)
+        try:
+            load(port, "/v1/predict", multipart, 200, 32)
+            row = measured(lambda port=port: load(port, "/v1/predict", multipart, args.requests, 32))
+            rows.append({"engine": f"ray, {replicas} replicas", **row})
+        finally:
+            proc.terminate()
+            proc.wait(60)
+    return rows
 
 
 def reload_row(args, folder: Path, multipart: list) -> dict:
@@ -174,6 +213,7 @@ def main() -> None:
     parser.add_argument("images", type=Path)
     parser.add_argument("--model", default="cnn3-int8")
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--replicas", type=int, nargs="+", default=[2], help="Ray Serve rows, one per count")
     parser.add_argument("--skip", nargs="*", default=[], choices=["protocols", "ray", "reload", "rss"])
     parser.add_argument("--out", type=Path, default=Path("bench-results/serve-goals"))
     args = parser.parse_args()
@@ -189,7 +229,7 @@ def main() -> None:
     report = {"machine": describe(), "bundles": str(args.bundles), "model": args.model}
     parts = {
         "protocols": lambda: protocols(args, args.bundles, multipart, binary),
-        "ray": lambda: ray_row(args, args.bundles, multipart),
+        "ray": lambda: ray_rows(args, args.bundles, multipart),
         "reload": lambda: reload_row(args, args.bundles, multipart),
         "rss": lambda: rss_row(args, args.bundles, binary),
     }
