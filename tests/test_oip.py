@@ -3,13 +3,16 @@ readiness and infer, binary and JSON, answers equal to the runtime's; bad input 
 
 from __future__ import annotations
 
+import json
+import struct
+
 import numpy as np
 import pytest
 
 requests = pytest.importorskip("requests")
 pytest.importorskip("fastapi")
 httpclient = pytest.importorskip("tritonclient.http")
-from images import prepared_images  # noqa: E402
+from images import png_claiming, prepared_images  # noqa: E402
 from serving import server  # noqa: E402
 
 from rakuten_edge.runtime import load  # noqa: E402
@@ -103,6 +106,34 @@ def test_v2_bad_input_is_a_4xx_with_one_error_line(live, prepared_dir):
     for case, (body, status, fragment) in cases.items():
         r = requests.post(url, json=body, headers=headers, timeout=30)
         assert r.status_code == status and list(r.json()) == ["error"] and fragment in r.json()["error"], (case, r.text)
+
+    # the binary extension, hostile: sizes past the data, an element's length past its tensor, a bomb by its header
+    def binary(elements: list[bytes], size_delta: int = 0, length_delta: int = 0) -> bytes:
+        blobs = [struct.pack("<I", len(e) + length_delta) + e for e in elements]
+        head = {
+            "inputs": [
+                {"name": n, "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": len(b) + size_delta}}
+                for n, b in zip(("image", "designation"), blobs)
+            ]
+        }
+        raw = json.dumps(head).encode()
+        return raw, {**headers, "Inference-Header-Content-Length": str(len(raw))}, b"".join(blobs)
+
+    bomb = png_claiming(40_000, 40_000)
+    for case, (args, fragment) in {
+        "binary size past the data": (([jpeg, b"Piscine"], 0, 0), "does not fit"),
+        "element length past its tensor": (([jpeg, b"Piscine"], 0, 50), "runs past"),
+        "bomb by header, binary": (([bomb, b"Piscine"], 0, 0), "inputs.image[0]"),
+    }.items():
+        elements, size_delta, length_delta = args
+        head, hdrs, blobs = binary(elements, size_delta, length_delta)
+        if case == "binary size past the data":
+            head = head.replace(b'"binary_data_size": ', b'"binary_data_size": 9', 1)
+            hdrs = {**headers, "Inference-Header-Content-Length": str(len(head))}
+        r = requests.post(url, data=head + blobs, headers=hdrs, timeout=30)
+        assert r.status_code == 400 and list(r.json()) == ["error"] and fragment in r.json()["error"], (case, r.text)
+    good_head, good_headers, good_blobs = binary([jpeg, b"Piscine"])
+    assert requests.post(url, data=good_head + good_blobs, headers=good_headers, timeout=30).status_code == 200
     r = requests.post(url, data=b"{not json", headers=headers, timeout=30)
     assert r.status_code == 400 and "error" in r.json()
     r = requests.post(url, data=b'{"inputs": []}', headers={**headers, "Inference-Header-Content-Length": "999"})
