@@ -91,11 +91,12 @@ def export_cmd(
     data: Optional[Path] = typer.Option(None, help="Prepared data for validation (default: the run's)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show the converters' own log lines."),
     tune: bool = typer.Option(False, "--tune", help="Then tune each bundle on this machine (rakuten-edge tune)."),
+    litert: bool = typer.Option(False, "--litert", help="Add gated LiteRT flatbuffers to the fp32 bundle (cnn1-3)."),
 ) -> None:
     """Export trained runs to validated ONNX bundles (fp32, and int8 with --quantize)."""
     from .export import export
 
-    results = export(models or None, quantize, quant_mode, out, runs, data, verbose)
+    results = export(models or None, quantize, quant_mode, out, runs, data, verbose, litert)
     if tune:
         from .tune import tune_results
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from ..export.contract import Predict
-from ..models.registry import config_of, entry_of
+from ..models.registry import entry_of
 from ..run import Run
 from ..tables.formats import Format
 from .subject import Subject
@@ -17,26 +16,12 @@ def flatbuffer(subject: Subject, fmt: Format, batch: int) -> Path:
 
 
 def convert(subject: Subject, fmt: Format, batches: list[int]) -> None:
-    """Keras -> LiteRT flatbuffers (fp32, or dynamic-range int8 weights), one per static batch size.
+    """Keras -> LiteRT flatbuffers (fp32, or dynamic-range int8 weights), one per static batch size: the export's
+    own conversion (export/litert.py)."""
+    from ..export.litert import convert as to_flatbuffer
 
-    Through Keras' own SavedModel export: freezing a tf.function fails on the LSTMs' dropout seed state."""
-    from ..export.keras_onnx import load_keras, tf_threads
-
-    tf_threads(None)
-    import tensorflow as tf
-
-    run = Run(subject.run)
-    model, specs = load_keras(run.keras_path), entry_of(run).exporter_module().input_specs(config_of(run))
     for batch in batches:
-        with tempfile.TemporaryDirectory() as tmp:
-            signature = [
-                [tf.TensorSpec((batch, *s["shape"][1:]), getattr(tf, s["dtype"]), name=s["name"]) for s in specs]
-            ]
-            model.export(tmp, format="tf_saved_model", verbose=False, input_signature=signature)
-            converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-            if fmt.precision.lossy:  # dynamic-range int8 weights
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            flatbuffer(subject, fmt, batch).write_bytes(converter.convert())
+        to_flatbuffer(Run(subject.run), fmt.precision.lossy, batch, flatbuffer(subject, fmt, batch))
 
 
 def runner(subject: Subject, fmt: Format, threads: int) -> Predict:

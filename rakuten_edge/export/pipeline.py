@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import paths
 from ..atomic import staged_dir
-from ..choices import Precision, QuantMode, parse
+from ..choices import Capability, Precision, QuantMode, parse
 from ..data.prepared import Split, load_split
 from ..errors import UserError
 from ..models.registry import config_of, entry_of
@@ -77,6 +77,7 @@ def export_run(
     sample: tuple[Split, Split] | None = None,
     select: Selection = Selection.gated,
     verbose: bool = False,
+    litert: bool = False,
 ) -> list[dict]:
     """Export one run. `sample` (validation, calibration) replaces the prepared data (the untrained bench);
     select=fastest picks the int8 recipe by latency alone (random weights make accuracy gates meaningless);
@@ -107,7 +108,7 @@ def export_run(
         # Converters (torch.onnx, optimum, tf2onnx) print progress on stdout: keep stdout for the result.
         with contextlib.redirect_stdout(sys.stderr), quiet_converters(verbose):
             exporter.to_onnx(run, work / "raw.onnx")
-        fp32 = _export_fp32(run, exporter, work / "raw.onnx", Path(out), base, val)
+        fp32 = _export_fp32(run, exporter, work / "raw.onnx", Path(out), base, val, litert)
         results = [fp32.result]
         if quantize:
             with quiet_converters(verbose):
@@ -115,7 +116,7 @@ def export_run(
     return [r.to_dict() for r in results]
 
 
-def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val: Split) -> Fp32Export:
+def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val: Split, litert=False) -> Fp32Export:
     """Write the fp32 bundle, then validate it through the runtime itself against the native model."""
     fmt = bundle_format(Precision.fp32)
     folder = out / bundle_name(run.name, fmt)
@@ -142,13 +143,25 @@ def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val
             "onnx": _summary(val.labels, onnx_probs),
             "native": _summary(val.labels, native_probs),
         }
-        write_manifest(tmp, {**manifest, "parity": parity}, text_files)
+        extra, extra_files = _litert(run, tmp, feeds, onnx_probs, val.labels) if litert else ({}, [])
+        write_manifest(tmp, {**manifest, "parity": parity, **extra}, text_files + extra_files)
         console.print(
             f"  fp32: max |Δp| {check.max_abs_diff:.2e}, top-1 agreement {check.agreement:.2%} "
             f"on {check.rows} validation rows"
         )
     result = ExportResult(str(folder), fmt.precision.value, parity, _size_mb(folder, fmt))
     return Fp32Export(result, folder, manifest, text_files, feeds, onnx_probs)
+
+
+def _litert(run: Run, bundle: Path, feeds: Feeds, probs: np.ndarray, labels: np.ndarray) -> tuple[dict, list[str]]:
+    """--litert: the gated LiteRT flatbuffers beside the fp32 graph, for models whose entry offers them."""
+    if Capability.litert not in entry_of(run).capabilities:
+        console.print(f"  litert: not offered for {run.key} (its registry entry lacks the litert capability)")
+        return {}, []
+    from .litert import SECTION, litert_section
+
+    section, files = litert_section(run, bundle, feeds, probs, labels)
+    return {SECTION: section}, files
 
 
 def onnx_probs(path: Path, feeds: Feeds, batch_invariant: bool) -> np.ndarray:
@@ -230,15 +243,16 @@ def export(
     runs: Path = paths.RUNS,
     data: Path | None = None,
     verbose: bool = False,
+    litert: bool = False,
 ) -> list[dict]:
-    """Export every trained run (or those named by run name or model key).
+    """Export every trained run (or those named by run name or model key); `litert` adds gated LiteRT flatbuffers.
 
     A run that fails does not stop the others: they are all written, then one error names the failures."""
     quant_mode = parse(QuantMode, quant_mode, "quant_mode")
     results, failures = [], []
     for run in find_runs(runs, models):
         try:
-            results += export_run(run, out, quantize, quant_mode, data, verbose=verbose)
+            results += export_run(run, out, quantize, quant_mode, data, verbose=verbose, litert=litert)
         except Exception as exc:  # noqa: BLE001 - a corrupt run or a converter error: report it, go on
             reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             console.print(f"[red]{run.name}: export failed[/]: {reason}")

@@ -24,6 +24,7 @@ class EngineEntry:
     description: str = ""
     precisions: tuple[str | None, ...] = (None,)  # what tune tries (None: the graph's own precision)
     lossy_precisions: frozenset[str] = frozenset()  # those that face the lossy (int8) gates
+    bundle_section: str = ""  # the manifest section the bundle must carry for this engine ("" = the ONNX graph)
 
     def lossy(self, precision: str | None) -> bool:
         return precision in self.lossy_precisions
@@ -68,5 +69,17 @@ register_engine(
         "Intel's OpenVINO on the CPU, reading the ONNX graph itself; f32 or bf16 (AMX / avx512_bf16 machines)",
         precisions=("f32", "bf16"),
         lossy_precisions=frozenset({"bf16"}),
+    )
+)
+register_engine(
+    EngineEntry(
+        "litert",
+        "rakuten_edge.runtime.engine_litert:LiteRtEngine",
+        "ai_edge_litert",
+        "litert",
+        "Google's LiteRT on the bundle's own flatbuffers (`export --litert`): f32 at batch 1 and 32, int8 row by row",
+        precisions=("f32", "int8"),
+        lossy_precisions=frozenset({"int8"}),
+        bundle_section="litert",
     )
 )

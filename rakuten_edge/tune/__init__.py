@@ -29,13 +29,18 @@ from ..tables.engines import DEFAULT, ENGINES
 THROUGHPUT_BATCH = 32
 
 
-def settings(threads: list[int]) -> list[EngineSetting]:
-    """Every engine installed here × the precisions its table entry offers × the thread counts."""
+def settings(threads: list[int], manifest: dict | None = None) -> list[EngineSetting]:
+    """Every engine installed here (and, for one that runs artefacts of its own, carried by the bundle) × the
+    precisions its table entry offers × the thread counts."""
     found = []
     for entry in ENGINES.values():
+        precisions = entry.precisions
+        if entry.bundle_section:  # only what the bundle carries (a precision that failed export's gates is absent)
+            carried = ((manifest or {}).get(entry.bundle_section) or {}).get("precisions") or {}
+            precisions = tuple(p for p in precisions if p in carried)
         if not entry.available():
             continue
-        for precision in entry.precisions:
+        for precision in precisions:
             found += [EngineSetting(entry.name, precision, t) for t in threads]
     return found
 
@@ -77,7 +82,7 @@ def tune(
         np.savez(work / "feeds.npz", **feeds)
         for job in jobs:
             table = []
-            for setting in settings(threads or sorted({1, cores})):
+            for setting in settings(threads or sorted({1, cores}), ref_clf.manifest):
                 spec = {
                     "bundle": str(bundle),
                     "setting": asdict(setting),
