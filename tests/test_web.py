@@ -39,19 +39,24 @@ def _products(raw_dir, n: int):
     ]
 
 
-@needs_browser
-@pytest.mark.slow  # a trained model (tiny preset)
-def test_png_probabilities_match_the_python_runtime(page, bundles, raw_dir, tmp_path):
-    clf = load(bundles["cnn3"]["fp32"])
+def _png_parity(page, clf, products, folder) -> tuple[float, int]:
+    """The page's answers on PNGs (decoded alike everywhere) against the runtime's: worst max |Δp|, top-1 agreed."""
     worst, agree = 0.0, 0
-    for jpg, title, description in _products(raw_dir, N_PNG):
-        png = tmp_path / (jpg.stem + ".png")
+    for jpg, title, description in products:
+        png = folder / (jpg.stem + ".png")
         Image.open(jpg).convert("RGB").save(png)
         answer = page.classify(png, title, description)
         assert answer.error is None, answer.error
         expected = clf.predict_proba([png], [title], [description])[0]
         worst = max(worst, float(np.abs(np.array(answer.probs) - expected).max()))
         agree += int(np.argmax(answer.probs) == np.argmax(expected))
+    return worst, agree
+
+
+@needs_browser
+@pytest.mark.slow  # a trained model (tiny preset)
+def test_png_probabilities_match_the_python_runtime(page, bundles, raw_dir, tmp_path):
+    worst, agree = _png_parity(page, load(bundles["cnn3"]["fp32"]), _products(raw_dir, N_PNG), tmp_path)
     assert worst <= 1e-4, worst
     assert agree == N_PNG
 
@@ -65,17 +70,9 @@ def test_ngram_page_matches_the_python_runtime(bundles, raw_dir, tmp_path_factor
     root = tmp_path_factory.mktemp("web-ngram")
     site = build_site(bundles["ngram"]["fp32"], root / "site")
     assert {p.name for p in (site.out / "model").iterdir()} >= {"idf.f32", "model.onnx", "config.json"}
-    clf = load(bundles["ngram"]["fp32"])
-    worst = 0.0
     with Page(site.out, root / "profile") as page:
-        for jpg, title, description in _products(raw_dir, 30):
-            png = root / (jpg.stem + ".png")
-            Image.open(jpg).convert("RGB").save(png)
-            answer = page.classify(png, title, description)
-            assert answer.error is None, answer.error
-            expected = clf.predict_proba([png], [title], [description])[0]
-            worst = max(worst, float(np.abs(np.array(answer.probs) - expected).max()))
-    assert worst <= 1e-4, worst
+        worst, agree = _png_parity(page, load(bundles["ngram"]["fp32"]), _products(raw_dir, 30), root)
+    assert worst <= 1e-4 and agree == 30, (worst, agree)
 
 
 @needs_browser
