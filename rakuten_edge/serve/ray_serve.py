@@ -92,12 +92,12 @@ def _check_bundles(bundles, options: ServeOptions) -> None:
 
 def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocking: bool = True):
     """Start (or join) Ray, run the application on options.host:options.port; blocks until interrupted."""
+    options, ray_options = options.check(), ray_options.check()  # before Ray's import (2 s)
     try:
         import ray
         from ray import serve
     except ImportError as exc:
         raise UserError(f"serve --engine ray needs its extra: pip install 'rakuten-edge[serve-ray]' ({exc})") from None
-    options, ray_options = options.check(), ray_options.check()
     _check_bundles(bundles, options)
     ray.init(
         address=ray_options.address,
