@@ -36,8 +36,15 @@ def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
 @pytest.mark.slow  # a trained model (tiny preset)
 def test_every_format_gets_a_row(bench_result):
     result, out = bench_result
+    from rakuten_edge.models.registry import REGISTRY
+    from rakuten_edge.tables.engines import ENGINES
+    from rakuten_edge.tables.formats import FORMATS
+
     formats = [r["format"] for r in result["rows"]]
-    assert formats == ["native", "onnx-fp32", "onnx-int8", "litert-fp32", "litert-int8"]
+    assert formats == [f.name for f in FORMATS.values() if f.applies(REGISTRY["cnn2"])]
+    assert {"native", "onnx-fp32", "onnx-int8", "litert-fp32", "litert-int8"} <= set(formats)
+    # OpenVINO's rows wherever it is installed (make setup installs it): the same bundle on the second engine
+    assert {"openvino-f32", "openvino-bf16"} <= set(formats) or not ENGINES["openvino"].available()
     assert all(set(COLUMNS) == set(r) for r in result["rows"])
     for name in ("results.json", "results.csv", "results.md", "latency.png", "physical_limit.md"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -192,7 +199,15 @@ def test_every_row_is_gated_against_the_reference(tmp_path):
     feeds = tmp_path / "feeds.npz"
     np.savez(feeds, labels=labels)
     broken = np.roll(ref, 1, axis=1)  # every top-1 moves: like LiteRT int8 on the trained cnn3 (0.28 accuracy)
-    answers = {"native": ref, "onnx-fp32": ref + 1e-6, "onnx-int8": ref, "litert-fp32": ref, "litert-int8": broken}
+    answers = {
+        "native": ref,
+        "onnx-fp32": ref + 1e-6,
+        "onnx-int8": ref,
+        "litert-fp32": ref,
+        "litert-int8": broken,
+        "openvino-f32": ref + 2e-4,  # lossless: held to max |Δp| <= 1e-4
+        "openvino-bf16": ref + 2e-4,  # bf16 is lossy (the engine table says so): held to agreement and F1
+    }
     formats = [FORMATS[name] for name in answers]
     for name, probs in answers.items():
         np.save(probs_path(str(feeds), name), probs)
@@ -201,6 +216,8 @@ def test_every_row_is_gated_against_the_reference(tmp_path):
     status = {r["format"]: (r["status"], r["reason"]) for r in rows}
     assert status["litert-int8"][0] == "❌" and "top-1 agreement 0.00% (≥ 99%)" in status["litert-int8"][1]
     assert all(status[f] == ("✅", "") for f in ("native", "onnx-fp32", "onnx-int8", "litert-fp32")), status
+    assert status["openvino-f32"][0] == "❌" and "max |Δp| 2.0e-04" in status["openvino-f32"][1]
+    assert status["openvino-bf16"] == ("✅", ""), status
     # a lossless row is held to max |Δp| <= 1e-4, not to agreement alone
     np.save(probs_path(str(feeds), "litert-fp32"), ref + 1e-3)
     rows = [{"format": name, "status": "✅", "reason": ""} for name in answers]

@@ -189,7 +189,7 @@ def _gate_rows(rows: list[dict], formats: list[Format], feeds_path: Path) -> Non
         path = Path(probs_path(str(feeds_path), fmt.name))
         if fmt.reference or row["status"] == "❌" or not path.is_file():
             continue
-        check = gate(np.load(path), ref, labels, fmt.precision.lossy)
+        check = gate(np.load(path), ref, labels, fmt.lossy)
         if not check.passed:
             row["status"], row["reason"] = "❌", f"gates vs {reference.name}: {check.why}"
 

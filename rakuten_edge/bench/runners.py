@@ -22,11 +22,14 @@ def native(subject: Subject, fmt: Format, threads: int) -> Predict:
 
 
 def onnx(subject: Subject, fmt: Format, threads: int) -> Predict:
-    """The runtime's Classifier on the run's bundle of the format's precision, session calls only."""
+    """The runtime's Classifier on the run's bundle of the format's precision, on the format's engine (onnxruntime
+    unless it names another), engine calls only."""
     from ..runtime import load
 
     providers = [fmt.provider or subject.provider]
-    clf = load(subject.bundles[fmt.from_bundle.value], providers=providers, threads=threads, spin=subject.spin)
+    engine = {"backend": fmt.backend, "precision": fmt.engine_precision} if fmt.backend else {}
+    bundle = subject.bundles[fmt.from_bundle.value]
+    clf = load(bundle, providers=providers, threads=threads, spin=subject.spin, **engine)
     names = clf.input_names
     return lambda feeds: clf.engine.run({n: feeds[n] for n in names})
 

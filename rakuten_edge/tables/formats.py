@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from ..choices import Capability, Framework, Precision
 from ..errors import UserError
+from .engines import ENGINES
 
 RUNNERS = "rakuten_edge.bench.runners"
 LITERT = "rakuten_edge.bench.litert"
@@ -33,11 +34,19 @@ class Format:
     reference: bool = False  # the bench's "× native" column divides by this format's latency
     provider: str = ""  # onnxruntime execution provider it pins ("" = the caller's choice)
     artifact: str = "model.onnx"  # bundle formats: the graph file inside the bundle
+    backend: str = ""  # a bundle run on another engine of tables/engines.py ("" = onnxruntime)
+    engine_precision: str | None = None  # that engine's precision (openvino: f32 | bf16)
     origin: str = field(default="", compare=False)  # the module that registered it (bench workers import it)
 
     def applies(self, entry) -> bool:
-        """Whether this format has a row for the registry entry `entry`."""
-        return entry.framework in self.frameworks and self.requires <= entry.capabilities
+        """Whether this format has a row for the registry entry `entry` (and its engine is installed here)."""
+        installed = not self.backend or ENGINES[self.backend].available()
+        return entry.framework in self.frameworks and self.requires <= entry.capabilities and installed
+
+    @property
+    def lossy(self) -> bool:
+        """Faces the lossy gates: a lossy graph, or a lossy engine precision (OpenVINO's bf16)."""
+        return self.precision.lossy or bool(self.backend and ENGINES[self.backend].lossy(self.engine_precision))
 
 
 FORMATS: dict[str, Format] = {}
@@ -111,6 +120,21 @@ for _fmt in (
         f"{RUNNERS}:bundle_size",
         bundle=True,
         from_bundle=Precision.int8,
+    ),
+    # The fp32 bundle's graph on OpenVINO, as `--backend openvino` runs it (issue 20: bf16 on AMX ran cnn2 4.9x faster
+    # than onnxruntime at batch 32 on an Intel Xeon; BiLSTMs 14-17x slower at batch 1). Rows only where it is installed.
+    *(
+        Format(
+            f"openvino-{p}",
+            Precision.fp32,
+            f"the fp32 bundle's ONNX graph on OpenVINO, {p} compute",
+            f"{RUNNERS}:onnx",
+            f"{RUNNERS}:bundle_size",
+            from_bundle=Precision.fp32,
+            backend="openvino",
+            engine_precision=p,
+        )
+        for p in ("f32", "bf16")
     ),
     Format("litert-fp32", Precision.fp32, "LiteRT (TFLite) float32: the edge peer for Keras models", **_LITERT),
     Format("litert-int8", Precision.int8, "LiteRT (TFLite) dynamic-range int8", **_LITERT),
