@@ -62,7 +62,7 @@ def main() -> None:
     bundles = args.out / "bundles"
     missing = [m for m in args.models if not (bundles / f"{m}-untrained-int8" / "manifest.json").is_file()]
     if missing:
-        build(args.out / "runs", missing, bundles)
+        build(args.out / "runs", missing, bundles, litert=True)  # LiteRT's flatbuffers where they pass their gates
     machine = describe()
     print(f"CPU: {machine['cpu']} ({' '.join(machine['flags'])}), {machine['cores']} cores", flush=True)
     rows = []

@@ -87,8 +87,9 @@ def camembert_finetuned(run: Run, config, texts: list[str]) -> int:
     return int(sum(p.numel() for p in module.parameters()))
 
 
-def build(root: Path, keys: list[str], bundles: Path) -> list[Run]:
-    """Build, save and export (fp32 + int8, recipe by latency) each model; returns the runs."""
+def build(root: Path, keys: list[str], bundles: Path, litert: bool = False) -> list[Run]:
+    """Build, save and export (fp32 + int8, recipe by latency; `litert`: gated LiteRT flatbuffers too) each model;
+    returns the runs."""
     import keras
 
     from ..export.pipeline import export_run
@@ -103,6 +104,6 @@ def build(root: Path, keys: list[str], bundles: Path) -> list[Run]:
         run.write_config(config)
         parameters = entry.load("untrained")(run, config, val.texts + calib.texts)
         run.write_metrics({"key": key, "untrained": True, "parameters": parameters})
-        export_run(run, bundles, quantize=True, sample=(val, calib), select=Selection.fastest)
+        export_run(run, bundles, quantize=True, sample=(val, calib), select=Selection.fastest, litert=litert)
         runs.append(run)
     return runs
