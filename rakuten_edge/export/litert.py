@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..choices import Capability
 from ..gates import gate
 from ..models.registry import config_of, entry_of
 from ..progress import console
@@ -67,3 +68,12 @@ def litert_section(run: Run, bundle: Path, feeds: dict, reference: np.ndarray, l
             for path in written.values():
                 path.unlink()
     return {"precisions": kept, "gates": gates}, files
+
+
+def litert_extra(run: Run, bundle: Path, feeds: dict, probs: np.ndarray, labels: np.ndarray) -> tuple[dict, list[str]]:
+    """`export --litert`: the manifest's section and files, for models whose registry entry offers LiteRT."""
+    if Capability.litert not in entry_of(run).capabilities:
+        console.print(f"  litert: not offered for {run.key} (its registry entry lacks the litert capability)")
+        return {}, []
+    section, files = litert_section(run, bundle, feeds, probs, labels)
+    return {SECTION: section}, files

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import paths
 from ..atomic import staged_dir
-from ..choices import Capability, Precision, QuantMode, parse
+from ..choices import Precision, QuantMode, parse
 from ..data.prepared import Split, load_split
 from ..errors import UserError
 from ..models.registry import config_of, entry_of
@@ -25,6 +25,7 @@ from ..runtime.engine import open_engine
 from ..tables.formats import Format, bundle_format, bundle_name
 from ..tables.text_kinds import PROBS
 from .bundle import copy_files, image_section, stamp_onnx, write_manifest
+from .litert import litert_extra
 from .quantize import Selection, choose
 from .validate import validate
 
@@ -143,7 +144,7 @@ def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val
             "onnx": _summary(val.labels, onnx_probs),
             "native": _summary(val.labels, native_probs),
         }
-        extra, extra_files = _litert(run, tmp, feeds, onnx_probs, val.labels) if litert else ({}, [])
+        extra, extra_files = litert_extra(run, tmp, feeds, onnx_probs, val.labels) if litert else ({}, [])
         write_manifest(tmp, {**manifest, "parity": parity, **extra}, text_files + extra_files)
         console.print(
             f"  fp32: max |Δp| {check.max_abs_diff:.2e}, top-1 agreement {check.agreement:.2%} "
@@ -151,17 +152,6 @@ def _export_fp32(run: Run, exporter, onnx_path: Path, out: Path, base: dict, val
         )
     result = ExportResult(str(folder), fmt.precision.value, parity, _size_mb(folder, fmt))
     return Fp32Export(result, folder, manifest, text_files, feeds, onnx_probs)
-
-
-def _litert(run: Run, bundle: Path, feeds: Feeds, probs: np.ndarray, labels: np.ndarray) -> tuple[dict, list[str]]:
-    """--litert: the gated LiteRT flatbuffers beside the fp32 graph, for models whose entry offers them."""
-    if Capability.litert not in entry_of(run).capabilities:
-        console.print(f"  litert: not offered for {run.key} (its registry entry lacks the litert capability)")
-        return {}, []
-    from .litert import SECTION, litert_section
-
-    section, files = litert_section(run, bundle, feeds, probs, labels)
-    return {SECTION: section}, files
 
 
 def onnx_probs(path: Path, feeds: Feeds, batch_invariant: bool) -> np.ndarray:
