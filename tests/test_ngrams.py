@@ -49,9 +49,13 @@ def test_weights_are_scikit_learns_sublinear_tfidf():
 
     spec = NgramSpec(buckets=2048)
     train = TEXTS * 3 + ["piscine hors sol", "figurine pop marvel"]
-    counts = lambda texts: csr_matrix(  # noqa: E731
-        [[spec.counts(t).get(i, 0) for i in range(spec.buckets)] for t in texts], dtype=np.float64
-    )
+
+    def counts(texts):
+        rows = [spec.counts(t) for t in texts]
+        data = [(c, r, i) for r, row in enumerate(rows) for i, c in row.items()]
+        values, r, c = zip(*data) if data else ((), (), ())
+        return csr_matrix((values, (r, c)), shape=(len(texts), spec.buckets), dtype=np.float64)
+
     theirs = TfidfTransformer(sublinear_tf=True).fit(counts(train)).transform(counts(TEXTS)).toarray()
     encoder = HashedNgrams(spec, fit_idf(spec, train))
     ids, weights = encoder(TEXTS)
