@@ -21,6 +21,7 @@ from ..errors import UserError
 from . import RayOptions, ServeOptions, build_app, sources_of
 
 APP_NAME = "rakuten-edge"
+PATIENCE = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60", "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30"}
 
 
 class ServeBatcher:
@@ -99,14 +100,22 @@ def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocki
     except ImportError as exc:
         raise UserError(f"serve --engine ray needs its extra: pip install 'rakuten-edge[serve-ray]' ({exc})") from None
     _check_bundles(bundles, options)
-    ray.init(
-        address=ray_options.address,
-        ignore_reinit_error=True,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="ERROR",
-    )
-    serve.start(http_options={"host": options.host, "port": options.port})
+    # A local Ray inherits these: Serve's controller kills a proxy that is not ready within 5 s, which a starved
+    # 2-core box missed once (a training and the test suite beside it). A cluster keeps its own settings.
+    for name, seconds in PATIENCE.items():
+        os.environ.setdefault(name, seconds)
+    try:
+        ray.init(
+            address=ray_options.address,
+            ignore_reinit_error=True,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+        )
+        serve.start(http_options={"host": options.host, "port": options.port})
+    except Exception as exc:  # noqa: BLE001 - Ray's start-up errors are multi-line: one line, and Ray goes down
+        ray.shutdown()
+        raise UserError(f"Ray Serve did not start: {type(exc).__name__}: {' '.join(str(exc).split())}"[:300]) from None
     scale = f"autoscaling {ray_options.autoscaling}" if ray_options.autoscaling else f"{ray_options.replicas} replicas"
     print(f"serving on Ray Serve at http://{options.host}:{options.port} ({scale})", flush=True)
     app = application(bundles, options, ray_options)
