@@ -3,6 +3,7 @@ and the IDF table (runtime/ngrams.py), so the runtime needs neither scikit-learn
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from ..models.config import ModelConfig
@@ -28,20 +29,14 @@ def text_section(run: Run, bundle: Path) -> tuple[dict, list[str]]:
     """The manifest's text section: every parameter of the rule, the tokenizer, the hash and the IDF file."""
     encoder = HashedNgrams.from_run(run.folder)
     files = encoder.save(bundle, spec_file=False)
-    spec = encoder.spec
     return {
         "kind": KIND,
+        **asdict(encoder.spec),  # buckets, word_ngrams, char_ngrams, max_words, max_features, seed
         "tokenizer": TOKENIZER,
-        "max_words": spec.max_words,
-        "word_ngrams": list(spec.word_ngrams),
-        "char_ngrams": list(spec.char_ngrams),
         "feature_prefixes": {"word": "w:", "char": "c:"},
         "char_padding": " ",
         "hash": "zlib.crc32(utf-8 bytes, seed) % buckets",
-        "seed": spec.seed,
-        "buckets": spec.buckets,
         "weighting": "(1 + ln tf) * idf, idf = ln((1 + n) / (1 + df)) + 1, L2-normalised over the kept ids",
-        "max_features": spec.max_features,
         "keep": "largest weights, ties to the smaller id; fed in ascending id order",
         "idf": files[0],
         "idf_format": "little-endian float32, one per bucket",

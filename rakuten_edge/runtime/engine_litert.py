@@ -9,7 +9,6 @@ batch 1 only and runs row by row, whatever the caller's batch (answers never dep
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from .engine import EngineError, EngineOptions, Feeds, Tensor
-from .manifest import MANIFEST, inside
+from .manifest import inside, read_manifest
 
 SECTION = "litert"  # the manifest's key: {"precisions": {precision: {batch: file}}, "gates": [...]}
 PRECISIONS = {"f32": "f32", "fp32": "f32", "int8": "int8"}
@@ -80,7 +79,7 @@ class LiteRtEngine:
         if isinstance(graph, bytes):
             raise EngineError("litert runs a bundle's flatbuffers: give the bundle's model file, not bytes")
         bundle = Path(graph).parent
-        manifest = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))  # verified by the runtime's load
+        manifest = read_manifest(bundle, verify=False)  # the runtime's load has checked its hashes
         precision = PRECISIONS.get((options.precision or "f32").lower())
         # export --litert gates the flatbuffers before the manifest lists them: it passes the section itself
         offered = (options.extra.get(SECTION) or manifest.get(SECTION) or {}).get("precisions") or {}

@@ -25,5 +25,4 @@ def hf_tokenizer(bundle: Path, text: dict):
 
 
 def hashed_ngrams(bundle: Path, text: dict):
-    encoder = HashedNgrams.load(NgramSpec.from_dict(text), inside(bundle, text["idf"]))
-    return encoder
+    return HashedNgrams.load(NgramSpec.from_dict(text), inside(bundle, text["idf"]))

@@ -34,12 +34,12 @@ def settings(threads: list[int], manifest: dict | None = None) -> list[EngineSet
     precisions its table entry offers × the thread counts."""
     found = []
     for entry in ENGINES.values():
+        if not entry.available():
+            continue
         precisions = entry.precisions
         if entry.bundle_section:  # only what the bundle carries (a precision that failed export's gates is absent)
             carried = ((manifest or {}).get(entry.bundle_section) or {}).get("precisions") or {}
             precisions = tuple(p for p in precisions if p in carried)
-        if not entry.available():
-            continue
         for precision in precisions:
             found += [EngineSetting(entry.name, precision, t) for t in threads]
     return found

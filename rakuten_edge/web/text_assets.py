@@ -4,6 +4,7 @@ model/config.json and the files that go into model/, read through the runtime's 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from ..runtime.manifest import inside
@@ -22,13 +23,4 @@ def hashed_ngrams(bundle: Path, text: dict) -> tuple[dict, dict[str, bytes]]:
     """The n-gram rule's parameters and the IDF table, checked by the runtime's loader first."""
     spec = NgramSpec.from_dict(text)
     encoder = HashedNgrams.load(spec, inside(bundle, text["idf"]))
-    params = {
-        "buckets": spec.buckets,
-        "word_ngrams": list(spec.word_ngrams),
-        "char_ngrams": list(spec.char_ngrams),
-        "max_words": spec.max_words,
-        "max_features": spec.max_features,
-        "seed": spec.seed,
-        "idf": "idf.f32",
-    }
-    return params, {"idf.f32": encoder.idf.astype("<f4").tobytes()}
+    return {**asdict(spec), "idf": "idf.f32"}, {"idf.f32": encoder.idf.astype("<f4").tobytes()}
