@@ -32,9 +32,10 @@ demo: setup
 	@echo
 	@echo "raw data: data/raw | prepared: data/prepared | runs: runs/ | bundles: bundles/ | reports: evaluations/"
 
-# CI's command: lint, then the whole suite. A ruff finding fails it like a failing test.
+# CI's command: lint, then the whole suite. A ruff finding fails it like a failing test. Two pytest-xdist workers:
+# one trains the six tiny models once and runs every test that needs them (tests/conftest.py), the other the rest.
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # Debian's chromium and chromium-driver for the page's test (tests/test_web.py skips, saying so, without them).
 # Kept out of `make test` (it needs root and apt); .ci/run calls it before `make test`.

@@ -8,6 +8,7 @@ import typer
 
 from . import paths
 from .cli_render import echo_json
+from .runtime.preprocess import IMAGE_SIZE
 
 data_app = typer.Typer(no_args_is_help=True, help="Generate or prepare challenge-format data.")
 camembert_app = typer.Typer(no_args_is_help=True, help="CamemBERT helpers (offline encoders).")
@@ -32,12 +33,13 @@ def data_prepare(
     out: Path = typer.Option(paths.PREPARED),
     val_size: float = typer.Option(0.2),
     seed: int = typer.Option(42),
+    image_size: int = typer.Option(IMAGE_SIZE, help="Side of the cached square images (--preset tiny: 64)."),
     force: bool = typer.Option(False, help="Rebuild even when the inputs have not changed."),
 ) -> None:
     """Validate, clean, split 80/20 and cache the images of real or generated challenge files."""
     from .data.prepare import prepare
 
-    echo_json(prepare(raw, out, val_size=val_size, seed=seed, force=force))
+    echo_json(prepare(raw, out, val_size=val_size, seed=seed, image_size=image_size, force=force))
 
 
 @camembert_app.command("tiny")

@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from rakuten_edge.data.prepare import prepare  # noqa: E402
 from rakuten_edge.data.synth import synth  # noqa: E402
+from rakuten_edge.models.config import TINY_IMAGE  # noqa: E402
 
 N_PRODUCTS = 1500
 # Without a slow test in the session nothing trains: a few hundred products cover every class and cost 5 s, not 25.
@@ -34,7 +35,7 @@ def raw_dir(n_products, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def prepared_dir(raw_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("prep") / "prepared"
-    prepare(raw_dir, out, seed=42)
+    prepare(raw_dir, out, seed=42, image_size=TINY_IMAGE.size)  # every model trains here with --preset tiny
     return out
 
 
@@ -106,6 +107,15 @@ def toy_bundle(prepared_dir, tmp_path_factory) -> Path:
 
 
 SLOW_FIXTURES = {"trained_runs", "bundles", "tiny_camembert", "toy_bundle"}
+# `make test` runs two pytest-xdist workers (--dist loadgroup). Every test of the trained models goes to one of
+# them, so the six tiny models train once; Ray clusters start on that worker too, one at a time.
+TRAINED_GROUP, TRAINED_FIXTURES = "trained", {"trained_runs", "bundles"}
+
+
+def pytest_itemcollected(item):
+    # here, not in pytest_collection_modifyitems: xdist's worker reads the groups in that hook, before ours ran
+    if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("ray"):
+        item.add_marker(pytest.mark.xdist_group(TRAINED_GROUP))
 
 
 def pytest_collection_modifyitems(items):

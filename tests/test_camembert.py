@@ -75,6 +75,8 @@ def test_missing_model_gives_one_clear_message(prepared_dir, tmp_path, monkeypat
             "rakuten_edge.cli",
             "train",
             "camembert",
+            "--preset",
+            "tiny",
             "--data",
             str(prepared_dir),
             "--out",

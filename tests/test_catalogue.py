@@ -180,6 +180,7 @@ def test_killed_run_resumes_to_the_same_files(catalogue, bundles, tmp_path):
 
 
 @pytest.mark.slow  # a trained model (tiny preset)
+@pytest.mark.ray
 def test_ray_engine_gives_the_local_output(catalogue, bundles, tmp_path):
     pytest.importorskip("ray")
     outs = {}

@@ -10,6 +10,7 @@ import pytest
 from images import prepared_image
 
 from rakuten_edge.data.prepared import load_split
+from rakuten_edge.models.config import TINY_IMAGE
 from rakuten_edge.models.registry import REGISTRY, get_model
 from rakuten_edge.run import Run
 from rakuten_edge.runtime import BundleError, load
@@ -73,7 +74,7 @@ def test_runtime_image_tensor_equals_training(prepared_dir, val):
     assert np.array_equal(image_tensor(px), trained_on)
     for i in range(4):
         jpeg = prepared_image(prepared_dir, val, i)
-        assert np.array_equal(image_tensor(load_image(jpeg)[None]), trained_on[i : i + 1])
+        assert np.array_equal(image_tensor(load_image(jpeg, TINY_IMAGE.size)[None]), trained_on[i : i + 1])
 
 
 @pytest.mark.slow  # a trained model (tiny preset)
@@ -141,7 +142,7 @@ def test_manifest_is_self_describing(bundles):
     assert len(m["labels"]) == 27 and {"prdtypecode", "name_fr", "name_en"} <= set(m["labels"][0])
     assert set(m["files"]) == {"model.onnx", "vocab.txt"} and all(len(h) == 64 for h in m["files"].values())
     assert {"onnxruntime", "tf2onnx", "keras"} <= set(m["tools"])
-    assert m["preprocessing"]["image"]["size"] == 128 and m["preprocessing"]["text"]["sequence_length"] > 0
+    assert m["preprocessing"]["image"]["size"] == TINY_IMAGE.size and m["preprocessing"]["text"]["sequence_length"] > 0
     assert "candidates" in m["quantization"] and "training" in m
     import onnx
 

@@ -12,6 +12,7 @@ from rakuten_edge.data.prepare import prepare, split_indices
 from rakuten_edge.data.prepared import load_split
 from rakuten_edge.data.synth import X_TRAIN, Y_TRAIN, synth
 from rakuten_edge.errors import UserError
+from rakuten_edge.models.config import TINY_IMAGE
 from rakuten_edge.runtime.preprocess import clean_text, load_image, product_text
 
 
@@ -19,7 +20,7 @@ def test_layout(prepared_dir, n_products):
     assert {p.name for p in prepared_dir.iterdir()} >= {"split_train", "split_val", "labels.json", "prepare.json"}
     train, val = load_split(prepared_dir, "train"), load_split(prepared_dir, "val")
     assert len(train) + len(val) == n_products and len(val) == round(0.2 * n_products)
-    assert train.pixels.shape == (len(train), 128, 128) and train.pixels.dtype == np.uint8
+    assert train.pixels.shape == (len(train), TINY_IMAGE.size, TINY_IMAGE.size) and train.pixels.dtype == np.uint8
     assert not set(train.productid) & set(val.productid)
     labels = json.loads((prepared_dir / "labels.json").read_text())
     assert [r["index"] for r in labels] == list(range(27))
@@ -39,15 +40,15 @@ def test_cached_pixels_equal_runtime_image_path(prepared_dir):
     val = load_split(prepared_dir, "val")
     for i in range(10):
         path = prepared_image(prepared_dir, val, i)
-        assert np.array_equal(load_image(path), val.pixels[i])
-        assert np.array_equal(load_image(path.read_bytes()), val.pixels[i])
+        assert np.array_equal(load_image(path, TINY_IMAGE.size), val.pixels[i])
+        assert np.array_equal(load_image(path.read_bytes(), TINY_IMAGE.size), val.pixels[i])
 
 
 def test_split_reproducible_and_idempotent(raw_dir, prepared_dir, tmp_path):
     a, b = split_indices(1000, 0.2, 42), split_indices(1000, 0.2, 42)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert not np.array_equal(a[1], split_indices(1000, 0.2, 43)[1])
-    again = prepare(raw_dir, prepared_dir, seed=42)
+    again = prepare(raw_dir, prepared_dir, seed=42, image_size=TINY_IMAGE.size)
     assert again["skipped"] is True
 
 
@@ -121,3 +122,21 @@ def test_failed_prepare_keeps_previous_output(small_raw, tmp_path):
     with pytest.raises(UserError):
         prepare(small_raw, out, seed=1)
     assert (out / "prepare.json").read_text() == before
+
+
+def test_image_size_is_checked_when_preparing_and_when_training(small_raw, prepared_dir, tmp_path):
+    out = tmp_path / "prep"
+    cli = subprocess.run(
+        [sys.executable, "-m", "rakuten_edge.cli", "data", "prepare", "--raw", str(small_raw), "--out", str(out)]
+        + ["--image-size", "4"],
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 2 and cli.stderr.strip() == "error: image size must be between 8 and 512 px, got 4"
+    assert not out.exists()
+    from rakuten_edge.training import train
+
+    # the seed's models want 128 px; the session's data holds the tiny preset's 64: the message names the fix
+    with pytest.raises(UserError, match=r"caches 64px images but the model expects 128px: .*--image-size 128"):
+        train("cnn2", data=prepared_dir, out=tmp_path / "runs", preset="seed")
+    assert not (tmp_path / "runs").exists()

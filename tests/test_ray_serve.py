@@ -45,6 +45,7 @@ def test_ray_options_are_one_line_errors(tmp_path, monkeypatch, capsys, args, sa
 
 
 @pytest.mark.slow  # a local Ray cluster and the toy bundle
+@pytest.mark.ray
 def test_ray_serve_answers_like_the_runtime(toy_bundle, prepared_dir):
     pytest.importorskip("ray.serve")
     images = [p.read_bytes() for p in prepared_images(prepared_dir, 4)]

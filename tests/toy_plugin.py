@@ -12,7 +12,7 @@ import numpy as np
 
 from rakuten_edge.choices import Precision
 from rakuten_edge.export.keras_onnx import input_specs, text_section  # noqa: F401 - part of the exporter contract
-from rakuten_edge.models.config import ModelConfig, TextBranch
+from rakuten_edge.models.config import TINY_IMAGE, ModelConfig, TextBranch
 from rakuten_edge.models.registry import config_of, register_model, unregister_model
 from rakuten_edge.run import Run
 from rakuten_edge.runtime.batching import run_batched
@@ -34,7 +34,7 @@ WEIGHTS = "toy.npz"
 )
 def presets() -> dict[str, ModelConfig]:
     text = TextBranch("bilstm", max_tokens=500, sequence_length=20)
-    return {"seed": ModelConfig(KEY, "seed", text=text), "tiny": ModelConfig(KEY, "tiny", text=text)}
+    return {"seed": ModelConfig(KEY, "seed", text=text), "tiny": ModelConfig(KEY, "tiny", image=TINY_IMAGE, text=text)}
 
 
 # A new execution-provider format is one entry: the ONNX runner, the fp32 bundle, a pinned provider.

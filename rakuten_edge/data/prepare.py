@@ -81,6 +81,10 @@ def _write_split(folder: Path, rows: list[RawRow], texts: list[str], pixels: np.
         _link(r.image_path, folder / str(r.prdtypecode) / r.image_path.name)
 
 
+# Three pooling blocks need 8 px; above 512 px a catalogue's cache stops fitting in memory (84,916 x 512^2 = 22 GB).
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 512
+
+
 def prepare(
     raw: str | Path,
     out: str | Path,
@@ -89,9 +93,11 @@ def prepare(
     image_size: int = IMAGE_SIZE,
     force: bool = False,
 ) -> dict:
-    """Validate the raw files, clean the text, split 80/20 and cache the 128x128 grayscale pixels."""
+    """Validate the raw files, clean the text, split 80/20 and cache the grayscale pixels (image_size square)."""
     if not 0.0 < val_size < 1.0:
         raise UserError(f"val_size must be between 0 and 1, got {val_size}")
+    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise UserError(f"image size must be between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} px, got {image_size}")
     raw, out = Path(raw), Path(out)
     start = time.perf_counter()
     rows = read_train(raw)

@@ -71,7 +71,10 @@ def load_splits(data: Path, limit: int | None, image_size: int) -> tuple[Split, 
     train = load_split(data, "train").head(limit)
     val = load_split(data, "val").head(None if limit is None else max(1, math.ceil(limit / 4)))
     if train.pixels.shape[1] != image_size:
-        raise UserError(f"{data} caches {train.pixels.shape[1]}px images but the model expects {image_size}px")
+        raise UserError(
+            f"{data} caches {train.pixels.shape[1]}px images but the model expects {image_size}px: "
+            f"prepare them with `rakuten-edge data prepare --image-size {image_size} --out OTHER_FOLDER`"
+        )
     return train, val
 
 
