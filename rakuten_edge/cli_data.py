@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from . import paths
 from .cli_render import echo_json
-from .runtime.preprocess import IMAGE_SIZE
 
 data_app = typer.Typer(no_args_is_help=True, help="Generate or prepare challenge-format data.")
 camembert_app = typer.Typer(no_args_is_help=True, help="CamemBERT helpers (offline encoders).")
@@ -33,7 +33,10 @@ def data_prepare(
     out: Path = typer.Option(paths.PREPARED),
     val_size: float = typer.Option(0.2),
     seed: int = typer.Option(42),
-    image_size: int = typer.Option(IMAGE_SIZE, help="Side of the cached square images (--preset tiny: 64)."),
+    # None: prepare's own default, so that this module (imported by every command) does not load the runtime
+    image_size: Optional[int] = typer.Option(
+        None, help="Side of the cached square images: 128 px for the seed's models (default), 64 for --preset tiny."
+    ),
     force: bool = typer.Option(False, help="Rebuild even when the inputs have not changed."),
 ) -> None:
     """Validate, clean, split 80/20 and cache the images of real or generated challenge files."""

@@ -26,14 +26,12 @@ def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
     import tempfile
 
     # A temp folder of its own: the other pytest-xdist worker may run a bench of its own meanwhile.
-    private, shared = root / "tmp", tempfile.tempdir
+    private = root / "tmp"
     private.mkdir()
-    tempfile.tempdir = str(private)
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tempfile, "tempdir", str(private))
         options = BenchOptions((1, 8), threads=2, repeats=10, eval_rows=64, throughput_seconds=0.3)
         result = bench(None, options, out=root / "out", runs=runs, bundles=out_bundles, data=prepared_dir)
-    finally:
-        tempfile.tempdir = shared
     result["leftover"] = list(private.iterdir())
     return result, root / "out"
 

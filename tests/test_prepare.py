@@ -126,12 +126,8 @@ def test_failed_prepare_keeps_previous_output(small_raw, tmp_path):
 
 def test_image_size_is_checked_when_preparing_and_when_training(small_raw, prepared_dir, tmp_path):
     out = tmp_path / "prep"
-    cli = subprocess.run(
-        [sys.executable, "-m", "rakuten_edge.cli", "data", "prepare", "--raw", str(small_raw), "--out", str(out)]
-        + ["--image-size", "4"],
-        capture_output=True,
-        text=True,
-    )
+    command = ["data", "prepare", "--raw", str(small_raw), "--out", str(out), "--image-size", "4"]
+    cli = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", *command], capture_output=True, text=True)
     assert cli.returncode == 2 and cli.stderr.strip() == "error: image size must be between 8 and 512 px, got 4"
     assert not out.exists()
     from rakuten_edge.training import train

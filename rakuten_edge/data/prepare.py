@@ -90,10 +90,12 @@ def prepare(
     out: str | Path,
     val_size: float = 0.2,
     seed: int = 42,
-    image_size: int = IMAGE_SIZE,
+    image_size: int | None = None,
     force: bool = False,
 ) -> dict:
-    """Validate the raw files, clean the text, split 80/20 and cache the grayscale pixels (image_size square)."""
+    """Validate the raw files, clean the text, split 80/20 and cache the grayscale pixels (image_size square, by
+    default the runtime's IMAGE_SIZE)."""
+    image_size = IMAGE_SIZE if image_size is None else image_size
     if not 0.0 < val_size < 1.0:
         raise UserError(f"val_size must be between 0 and 1, got {val_size}")
     if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
