@@ -54,6 +54,9 @@ def train_cmd(
     batch_size: Optional[int] = typer.Option(None, help="Default: the preset's (64 for seed)."),
     preset: Preset = typer.Option(Preset.seed, help="seed (the write-up's settings) or tiny (tests and quick demos)."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N training rows (N/4 validation rows)."),
+    image_size: Optional[int] = typer.Option(
+        None, help="Image side in px (default: the preset's, 128 for seed); the data must be prepared at it."
+    ),
     seed: Optional[int] = typer.Option(None, help="Random seed (default 42)."),
     camembert: Optional[str] = typer.Option(None, help="CamemBERT models: hub name or local folder."),
     max_length: Optional[int] = typer.Option(None, help="CamemBERT models: tokens per text (default 128)."),
@@ -73,6 +76,7 @@ def train_cmd(
             epochs=epochs,
             batch_size=batch_size,
             limit=limit,
+            image_size=image_size,
             seed=seed,
             camembert=camembert,
             max_length=max_length,

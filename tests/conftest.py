@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -25,18 +27,58 @@ def n_products(request) -> int:
     return N_PRODUCTS if slow else N_PRODUCTS_FAST
 
 
+def _built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> tuple[Path, object]:
+    """`build(folder)` once per test run; returns the folder and what build returned (JSON). Under pytest-xdist
+    the workers share the first one's output (a file lock in the run's common temp folder): the catalogue, its
+    preparation and the tiny CamemBERT (18 + 3 + 19 s on the AMD EPYC without AVX-512) and each trained model are
+    made once, by whichever worker asks first, while the other waits (and the builder has both cores meanwhile).
+    Tests only read what is shared."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        out = tmp_path_factory.mktemp(name) / name
+        return out, build(out)
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "shared"  # pytest-N/shared, beside every worker's popen-gwK/
+    root.mkdir(exist_ok=True)
+    out, done = root / name, root / f"{name}.done.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            done.write_text(json.dumps(build(out), default=str))
+    return out, json.loads(done.read_text())
+
+
+class _Lazy(Mapping):
+    """key -> value, each made on first use (`make(key)`), so a worker makes only what its tests ask for."""
+
+    def __init__(self, keys, make: Callable[[str], object]):
+        self._keys, self._make, self._made = list(keys), make, {}
+
+    def __getitem__(self, key: str):
+        if key not in self._keys:
+            raise KeyError(key)
+        if key not in self._made:
+            self._made[key] = self._make(key)
+        return self._made[key]
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 @pytest.fixture(scope="session")
 def raw_dir(n_products, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("raw") / "raw"
-    synth(out, n=n_products, test_n=30, seed=7)
-    return out
+    return _built_once(tmp_path_factory, "raw", lambda out: synth(out, n=n_products, test_n=30, seed=7))[0]
 
 
 @pytest.fixture(scope="session")
 def prepared_dir(raw_dir, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("prep") / "prepared"
-    prepare(raw_dir, out, seed=42, image_size=TINY_IMAGE.size)  # every model trains here with --preset tiny
-    return out
+    # every model trains here with --preset tiny
+    folder, _ = _built_once(
+        tmp_path_factory, "prepared", lambda out: prepare(raw_dir, out, seed=42, image_size=TINY_IMAGE.size)
+    )
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -44,44 +86,54 @@ def tiny_camembert(prepared_dir, tmp_path_factory) -> Path:
     """A small CamemBERT built offline from the generated corpus (no model hub here)."""
     from rakuten_edge.models.camembert_tiny import build_tiny
 
-    out = tmp_path_factory.mktemp("camembert") / "camembert-tiny"
-    build_tiny(prepared_dir, out, vocab_size=2000)
-    return out
+    folder, _ = _built_once(
+        tmp_path_factory, "camembert-tiny", lambda out: build_tiny(prepared_dir, out, vocab_size=2000)
+    )
+    return folder
 
 
 @pytest.fixture(scope="session")
 def embedding_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cache")
+    # shared like the trained models: the camembert run fills it, test_camembert's rerun expects its hits
+    return _built_once(tmp_path_factory, "cache", lambda out: out.mkdir(parents=True))[0]
 
 
 @pytest.fixture(scope="session")
-def trained_runs(prepared_dir, tiny_camembert, embedding_cache, tmp_path_factory) -> dict[str, Path]:
-    """Every registered model trained once with its tiny preset (the parity tests reuse them)."""
+def trained_runs(prepared_dir, tiny_camembert, embedding_cache, tmp_path_factory) -> Mapping[str, Path]:
+    """Every registered model with its tiny preset, trained on first use (the parity tests reuse them)."""
     from rakuten_edge.models.registry import REGISTRY
     from rakuten_edge.training import train
 
     # Each entry declares the options it takes: encoder models get the offline encoder and the shared cache.
     offered = {"camembert": str(tiny_camembert), "cache": embedding_cache}
-    root = tmp_path_factory.mktemp("runs")
-    runs = {}
-    for key, entry in REGISTRY.items():
-        options = {k: v for k, v in offered.items() if k in entry.trainer_options}
-        result = train(key, data=prepared_dir, out=root, preset="tiny", **options)
-        runs[key] = Path(result["run"])
-    return runs
+
+    def make(key: str) -> Path:
+        options = {k: v for k, v in offered.items() if k in REGISTRY[key].trainer_options}
+        _, run = _built_once(
+            tmp_path_factory,
+            f"runs-{key}",
+            lambda out: train(key, data=prepared_dir, out=out, preset="tiny", **options)["run"],
+        )
+        return Path(run)
+
+    return _Lazy(REGISTRY, make)
 
 
 @pytest.fixture(scope="session")
-def bundles(trained_runs, prepared_dir, tmp_path_factory) -> dict[str, dict[str, Path]]:
-    """Every tiny run exported: fp32 validated against native, int8 chosen by measurement."""
+def bundles(trained_runs, prepared_dir, tmp_path_factory) -> Mapping[str, dict[str, Path]]:
+    """Every tiny run exported on first use: fp32 validated against native, int8 chosen by measurement."""
     from rakuten_edge.export import export_run
 
-    root = tmp_path_factory.mktemp("bundles")
-    out = {}
-    for key, run in trained_runs.items():
-        results = export_run(run, root, quantize=True, quant_mode="auto", data=prepared_dir)
-        out[key] = {r["precision"]: Path(r["bundle"]) for r in results}
-    return out
+    def make(key: str) -> dict[str, Path]:
+        def export(out: Path) -> dict[str, str]:
+            results = export_run(trained_runs[key], out, quantize=True, quant_mode="auto", data=prepared_dir)
+            return {r["precision"]: r["bundle"] for r in results}
+
+        return {
+            precision: Path(b) for precision, b in _built_once(tmp_path_factory, f"bundles-{key}", export)[1].items()
+        }
+
+    return _Lazy(trained_runs, make)
 
 
 @pytest.fixture(scope="session")
@@ -107,15 +159,21 @@ def toy_bundle(prepared_dir, tmp_path_factory) -> Path:
 
 
 SLOW_FIXTURES = {"trained_runs", "bundles", "tiny_camembert", "toy_bundle"}
-# `make test` runs two pytest-xdist workers (--dist loadgroup). Every test of the trained models goes to one of
-# them, so the six tiny models train once; Ray clusters start on that worker too, one at a time.
-TRAINED_GROUP, TRAINED_FIXTURES = "trained", {"trained_runs", "bundles"}
+# `make test` runs two pytest-xdist workers (--dist loadgroup). The trained models are shared between them (each made
+# once, by the first worker to ask). Ray clusters start one at a time, on one worker: the tests marked `ray`.
+# A module-scoped fixture is made once per worker that runs one of its tests: the tests sharing one stay together
+# (test_bench's fixture, one bench of cnn2's seven formats, ran on both workers: 76 s made twice).
+RAY_GROUP = "ray"
 
 
 def pytest_itemcollected(item):
     # here, not in pytest_collection_modifyitems: xdist's worker reads the groups in that hook, before ours ran
-    if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("ray"):
-        item.add_marker(pytest.mark.xdist_group(TRAINED_GROUP))
+    if item.get_closest_marker("ray"):
+        item.add_marker(pytest.mark.xdist_group(RAY_GROUP))
+        return
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    if any(d.scope == "module" for defs in definitions.values() for d in defs):
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def pytest_collection_modifyitems(items):

@@ -35,6 +35,12 @@ def test_killed_run_resumes_to_the_same_best_epoch(prepared_dir, tiny_camembert,
     assert killed, "the run finished before it could be killed after epoch 2"
     assert not (broken / f"{key}-tiny").exists()
 
+    # The point is refused to a run of other settings (one line, exit 2) and stays for the right one.
+    other = subprocess.run([*_base(prepared_dir, broken, key), *extra, "--resume", "--seed", "5"], capture_output=True)
+    assert other.returncode == 2, other.stderr[-800:]
+    assert b"other settings" in other.stderr and b"Traceback" not in other.stderr
+    assert (point / "epoch-2" / "state.json").is_file()
+
     resumed = subprocess.run([*_base(prepared_dir, broken, key), *extra, "--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-800:]
     assert "resuming after epoch" in resumed.stdout + resumed.stderr
@@ -47,17 +53,3 @@ def test_killed_run_resumes_to_the_same_best_epoch(prepared_dir, tiny_camembert,
         assert history[metric] == pytest.approx(expected_history[metric], abs=1e-4), metric
     assert got["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-4)
     assert not point.exists(), "a completed run removes its resume points"
-
-
-def test_resume_refuses_a_point_of_other_settings(prepared_dir, tmp_path):
-    runs = tmp_path / "runs"
-    point = runs / ".cnn2-tiny.resume"
-    _, killed = _kill_when(
-        _base(prepared_dir, runs, "cnn2"), lambda proc, kids: (point / "epoch-1" / "state.json").exists()
-    )
-    assert killed
-    other = subprocess.run(
-        [*_base(prepared_dir, runs, "cnn2"), "--resume", "--seed", "5"], capture_output=True, text=True
-    )
-    assert other.returncode == 2
-    assert "other settings" in other.stderr and "Traceback" not in other.stderr

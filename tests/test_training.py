@@ -76,18 +76,10 @@ def test_report_matches_sklearn(trained_runs, key):
 
 @pytest.mark.slow  # a trained model (tiny preset)
 def test_vocabulary_is_reproducible(trained_runs, prepared_dir):
+    # A rerun adapts the same vocabulary: it is a function of the training texts alone (ties broken by the token's
+    # bytes). This replaced a test that trained cnn2 twice to compare two vocab.txt files (31 s of `make test`).
     run = trained_runs["cnn3"]
     config = json.loads((run / "config.json").read_text())
     texts = load_split(prepared_dir, "train").texts
     again = TextVectorizer.adapt(texts, config["text"]["max_tokens"], config["text"]["sequence_length"])
     assert (run / "vocab.txt").read_text(encoding="utf-8").splitlines() == again.vocabulary
-
-
-@pytest.mark.slow  # about 30 s: trains twice
-def test_rerun_same_seed_same_vocabulary(prepared_dir, tmp_path):
-    from rakuten_edge.training import train
-
-    a = train("cnn2", data=prepared_dir, out=tmp_path / "a", preset="tiny", epochs=1, limit=200)
-    b = train("cnn2", data=prepared_dir, out=tmp_path / "b", preset="tiny", epochs=1, limit=200)
-    assert (tmp_path / "a/cnn2-tiny/vocab.txt").read_text() == (tmp_path / "b/cnn2-tiny/vocab.txt").read_text()
-    assert a["data"].split(" of ")[0] == b["data"].split(" of ")[0]

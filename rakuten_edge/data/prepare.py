@@ -85,6 +85,13 @@ def _write_split(folder: Path, rows: list[RawRow], texts: list[str], pixels: np.
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 512
 
 
+def check_image_size(size: int) -> int:
+    """The one bound on a cached image's side, for `data prepare --image-size` and `train --image-size` alike."""
+    if not MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE:
+        raise UserError(f"image size must be between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} px, got {size}")
+    return size
+
+
 def prepare(
     raw: str | Path,
     out: str | Path,
@@ -98,8 +105,7 @@ def prepare(
     image_size = IMAGE_SIZE if image_size is None else image_size
     if not 0.0 < val_size < 1.0:
         raise UserError(f"val_size must be between 0 and 1, got {val_size}")
-    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
-        raise UserError(f"image size must be between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} px, got {image_size}")
+    check_image_size(image_size)
     raw, out = Path(raw), Path(out)
     start = time.perf_counter()
     rows = read_train(raw)

@@ -101,6 +101,12 @@ class ModelConfig:
         changes = {k: v for k, v in (("name_or_path", name_or_path), ("max_length", max_length)) if v is not None}
         return dataclasses.replace(self, encoder=dataclasses.replace(self.encoder, **changes)) if changes else self
 
+    def with_image_size(self, size: int | None) -> ModelConfig:
+        """A copy whose image branch reads `size` px images (the CLI's --image-size; recorded in the run)."""
+        if size is None or size == self.image.size:
+            return self
+        return dataclasses.replace(self, image=dataclasses.replace(self.image, size=size))
+
     def override(self, **training) -> ModelConfig:
         """A copy with training settings replaced (CLI flags); None values are ignored."""
         changes = {k: v for k, v in training.items() if v is not None}

@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import paths
 from ..atomic import staged_dir
 from ..choices import Preset, at_least_one, parse
+from ..data.prepare import check_image_size
 from ..data.prepared import Split, load_split
 from ..errors import UserError
 from ..models.config import ModelConfig
@@ -29,6 +30,7 @@ class TrainOptions:
     epochs: int | None = None
     batch_size: int | None = None
     limit: int | None = None  # the first N training rows (N/4 validation rows)
+    image_size: int | None = None  # the image branch's input side (default: the preset's); the data must match
     seed: int | None = None
     camembert: str | None = None  # encoder models: hub name or local folder
     max_length: int | None = None  # encoder models: tokens per text
@@ -38,6 +40,8 @@ class TrainOptions:
 
     def check(self, entry: ModelEntry) -> TrainOptions:
         at_least_one(self, "epochs", "batch_size", "limit", "max_length")
+        if self.image_size is not None:
+            check_image_size(self.image_size)
         # The options only some models take (each entry declares its own); the rest apply to every model.
         specific = {k for e in REGISTRY.values() for k in e.trainer_options}
         extra = sorted(k for k in specific if getattr(self, k, None) is not None and k not in entry.trainer_options)
@@ -70,10 +74,11 @@ class Context:
 def load_splits(data: Path, limit: int | None, image_size: int) -> tuple[Split, Split]:
     train = load_split(data, "train").head(limit)
     val = load_split(data, "val").head(None if limit is None else max(1, math.ceil(limit / 4)))
-    if train.pixels.shape[1] != image_size:
+    cached = train.pixels.shape[1]
+    if cached != image_size:
         raise UserError(
-            f"{data} caches {train.pixels.shape[1]}px images but the model expects {image_size}px: "
-            f"prepare them with `rakuten-edge data prepare --image-size {image_size} --out OTHER_FOLDER`"
+            f"{data} caches {cached}px images but the model expects {image_size}px: train with --image-size "
+            f"{cached}, or prepare them with `rakuten-edge data prepare --image-size {image_size} --out OTHER_FOLDER`"
         )
     return train, val
 
@@ -86,6 +91,7 @@ def run_training(entry: ModelEntry, options: TrainOptions) -> dict:
         entry.config(preset)
         .override(epochs=options.epochs, batch_size=options.batch_size, seed=options.seed)
         .with_encoder(options.camembert, options.max_length)
+        .with_image_size(options.image_size)
     )
     data = Path(options.data)
     train_split, val_split = load_splits(data, options.limit, config.image.size)
