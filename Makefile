@@ -37,7 +37,8 @@ demo: setup
 	@echo "raw data: data/raw | prepared: data/prepared | runs: runs/ | bundles: bundles/ | reports: evaluations/"
 
 # CI's command: lint, then the whole suite. A ruff finding fails it like a failing test. Two pytest-xdist workers
-# share the generated data and the six tiny models, each made once by the first worker that needs it (tests/conftest.py).
+# share the generated data and the six tiny models, each made once by the first worker that needs it
+# (tests/conftest.py).
 test: setup lint
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 

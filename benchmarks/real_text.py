@@ -24,10 +24,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rakuten_edge.models.config import ImageBranch  # dataclasses only: the seed's image side
+
 HERE = Path(__file__).resolve().parent
 # Variants of the seed preset's training settings: one addition switched off at a time.
 VARIANTS = {"default": {}, "bn-stats-off": {"bn_statistics_rows": 0}, "monitor-acc": {"monitor": "val_accuracy"}}
-DEFAULT_SIZE = 128  # the seed's image side
 
 
 def write_challenge(real: Path, n: int, raw: Path) -> None:
@@ -57,9 +58,13 @@ def write_challenge(real: Path, n: int, raw: Path) -> None:
                 os.link(blank, target)
 
 
+def px_suffix(args) -> str:
+    """How a folder or a row names a non-default image side ("" at the seed's)."""
+    return "" if args.image_size == ImageBranch.size else f"-{args.image_size}px"
+
+
 def prepared(args, n: int, seed: int) -> Path:
-    px = "" if args.image_size == DEFAULT_SIZE else f"-{args.image_size}px"
-    raw, out = args.work / f"raw-{n}", args.work / f"prepared-{n}-s{seed}{px}"
+    raw, out = args.work / f"raw-{n}", args.work / f"prepared-{n}-s{seed}{px_suffix(args)}"
     write_challenge(args.real, n, raw)
     if not (out / "split_val").is_dir():
         cli = Path(sys.executable).with_name("rakuten-edge")
@@ -158,7 +163,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["tfidf", "cnn1", "cnn2", "cnn3", "ngram"])
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="default")
     parser.add_argument("--int8", action="store_true", help="export each model's first seed with --quantize")
-    parser.add_argument("--image-size", type=int, default=DEFAULT_SIZE, help="side of the blank images (px)")
+    parser.add_argument("--image-size", type=int, default=ImageBranch.size, help="side of the blank images (px)")
     row_args = ("MODEL", "DATA", "SEED", "VARIANT", "NAME", "PX")
     parser.add_argument("--row", nargs=len(row_args), metavar=row_args, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -177,9 +182,7 @@ def main() -> None:
             for seed in args.seeds:
                 variant = "default" if model == "tfidf" else args.variant
                 # the recorded variant names a non-default image side (TF-IDF reads no image)
-                label = (
-                    variant if model == "tfidf" or args.image_size == DEFAULT_SIZE else f"{variant}-{args.image_size}px"
-                )
+                label = variant if model == "tfidf" else f"{variant}{px_suffix(args)}"
                 if (n, model, seed, label) in done:
                     continue
                 data = prepared(args, n, seed)

@@ -69,7 +69,8 @@ class _Lazy(Mapping):
 
 @pytest.fixture(scope="session")
 def raw_dir(n_products, tmp_path_factory) -> Path:
-    return _built_once(tmp_path_factory, "raw", lambda out: synth(out, n=n_products, test_n=30, seed=7))[0]
+    folder, _ = _built_once(tmp_path_factory, "raw", lambda out: synth(out, n=n_products, test_n=30, seed=7))
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +96,8 @@ def tiny_camembert(prepared_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def embedding_cache(tmp_path_factory) -> Path:
     # shared like the trained models: the camembert run fills it, test_camembert's rerun expects its hits
-    return _built_once(tmp_path_factory, "cache", lambda out: out.mkdir(parents=True))[0]
+    folder, _ = _built_once(tmp_path_factory, "cache", lambda out: out.mkdir(parents=True))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -103,9 +103,7 @@ class ModelConfig:
 
     def with_image_size(self, size: int | None) -> ModelConfig:
         """A copy whose image branch reads `size` px images (the CLI's --image-size; recorded in the run)."""
-        if size is None or size == self.image.size:
-            return self
-        return dataclasses.replace(self, image=dataclasses.replace(self.image, size=size))
+        return self if size is None else dataclasses.replace(self, image=dataclasses.replace(self.image, size=size))
 
     def override(self, **training) -> ModelConfig:
         """A copy with training settings replaced (CLI flags); None values are ignored."""
