@@ -11,6 +11,9 @@ import pytest
 from rakuten_edge.bench.core import COLUMNS, bench
 from rakuten_edge.bench.flops import count_flops
 from rakuten_edge.bench.subject import BenchOptions
+from rakuten_edge.models.config import TINY_IMAGE
+
+pytestmark = pytest.mark.xdist_group("bench")  # one bench of cnn2's seven formats (76 s), on one worker
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +85,9 @@ def test_numbers_are_plausible(bench_result):
 
 @pytest.mark.slow  # a trained model (tiny preset)
 def test_conv_flops_counted_exactly(bundles):
-    # tiny image branch: 8, 16, 16 filters of 3x3 on 64, 32, 16 px ("same" padding)
-    expected = 2 * 9 * (64 * 64 * 8 * 1 + 32 * 32 * 16 * 8 + 16 * 16 * 16 * 16)
+    # tiny image branch: 8, 16, 16 filters of 3x3 on s, s/2, s/4 px ("same" padding)
+    s = TINY_IMAGE.size
+    expected = 2 * 9 * (s * s * 8 * 1 + (s // 2) ** 2 * 16 * 8 + (s // 4) ** 2 * 16 * 16)
     flops = count_flops(bundles["cnn2"]["fp32"] / "model.onnx", sequence=80)
     assert flops["Conv"] == pytest.approx(expected + 2 * 80 * 16 * 16 * 3 * 2, rel=1e-6)  # + the two Conv1D
 

@@ -3,6 +3,7 @@
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,9 +73,11 @@ def test_killed_prepare_leaves_no_orphan_and_keeps_the_previous_output(raw_dir, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prepared"]
 
 
-@pytest.mark.slow  # trains twice
-def test_killed_train_keeps_the_previous_run(prepared_dir, tmp_path):
+@pytest.mark.slow  # a trained model (tiny preset) as the previous run, then two trainings
+def test_killed_train_keeps_the_previous_run(trained_runs, prepared_dir, tmp_path):
     runs = tmp_path / "runs"
+    shutil.copytree(trained_runs["cnn2"], runs / "cnn2-tiny")  # the previous run (made once for the test session)
+    before = _snapshot(runs / "cnn2-tiny")
     base = [
         *CLI,
         "train",
@@ -88,8 +91,6 @@ def test_killed_train_keeps_the_previous_run(prepared_dir, tmp_path):
         "--out",
         str(runs),
     ]
-    subprocess.run([*base, "--epochs", "1"], check=True, capture_output=True)
-    before = _snapshot(runs / "cnn2-tiny")
     _, killed = _kill_when([*base, "--epochs", "4"], lambda proc, kids: bool(list(runs.glob(".cnn2-tiny.tmp-*"))))
     assert killed
     assert _snapshot(runs / "cnn2-tiny") == before
@@ -99,15 +100,17 @@ def test_killed_train_keeps_the_previous_run(prepared_dir, tmp_path):
     assert [p.name for p in runs.iterdir()] == ["cnn2-tiny"]  # the killed run's staging folder was cleared
 
 
-@pytest.mark.slow  # a trained model (tiny preset)
-def test_killed_export_keeps_the_previous_bundle(trained_runs, prepared_dir, tmp_path):
+@pytest.mark.slow  # a trained model (tiny preset) and its bundle as the previous one
+def test_killed_export_keeps_the_previous_bundle(trained_runs, bundles, prepared_dir, tmp_path):
     run, out = trained_runs["cnn2"], tmp_path / "bundles"
+    fp32 = bundles["cnn2"]["fp32"]
+    shutil.copytree(fp32, out / fp32.name)  # the previous bundle (made once for the test session)
+    assert fp32.name == f"{run.name}-fp32"
+    before = _snapshot(out / fp32.name)
     base = [*CLI, "export", run.name, "--runs", str(run.parent), "--out", str(out), "--data", str(prepared_dir)]
-    subprocess.run(base, check=True, capture_output=True)
-    before = _snapshot(out / f"{run.name}-fp32")
     _, killed = _kill_when([*base, "--quantize"], lambda proc, kids: bool(list(out.glob(".*.tmp-*"))))
     assert killed
-    assert _snapshot(out / f"{run.name}-fp32") == before
+    assert _snapshot(out / fp32.name) == before
     again = subprocess.run([*base, "--quantize"], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-800:]
-    assert sorted(p.name for p in out.iterdir()) == [f"{run.name}-fp32", f"{run.name}-int8"]
+    assert sorted(p.name for p in out.iterdir()) == [fp32.name, f"{run.name}-int8"]

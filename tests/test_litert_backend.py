@@ -15,7 +15,8 @@ from rakuten_edge.data.prepared import load_split  # noqa: E402
 from rakuten_edge.runtime import BundleError, load  # noqa: E402
 from rakuten_edge.tune import settings  # noqa: E402
 
-pytestmark = pytest.mark.slow  # a trained model (tiny preset) and its LiteRT conversion
+# a trained model (tiny preset) and its LiteRT conversion, made once for the module: its tests stay on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("litert")]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from serving import server  # noqa: E402
 
 from rakuten_edge.runtime import load  # noqa: E402
 
-pytestmark = pytest.mark.slow  # a real server on the toy bundle
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oip")]  # one real server on the toy bundle, one worker
 TEXTS = ["Piscine hors sol tubulaire", "Lot de 3 cartes Pokémon", "Jeu de société familial", "Coque iPhone"]
 KEY = "s3cret"
 

@@ -132,12 +132,14 @@ def test_image_size_is_checked_when_preparing_and_when_training(small_raw, prepa
     assert not out.exists()
     from rakuten_edge.training import train
 
-    # the seed's models want 128 px; the session's data holds the tiny preset's 64: the message names the fix
-    with pytest.raises(UserError, match=r"caches 64px images but the model expects 128px: train with --image-size 64,"):
+    # the seed's models want 128 px; the session's data holds the tiny preset's side: the message names the fix
+    tiny = TINY_IMAGE.size
+    expected = rf"caches {tiny}px images but the model expects 128px: train with --image-size {tiny},"
+    with pytest.raises(UserError, match=expected):
         train("cnn2", data=prepared_dir, out=tmp_path / "runs", preset="seed")
     # --image-size replaces the preset's side before the data are checked against it, and has the same bounds
-    with pytest.raises(UserError, match=r"caches 64px images but the model expects 32px: .*--image-size 32 "):
-        train("cnn2", data=prepared_dir, out=tmp_path / "runs", preset="tiny", image_size=32)
+    with pytest.raises(UserError, match=rf"caches {tiny}px images but the model expects 48px: .*--image-size 48 "):
+        train("cnn2", data=prepared_dir, out=tmp_path / "runs", preset="tiny", image_size=48)
     with pytest.raises(UserError, match=r"^image size must be between 8 and 512 px, got 600$"):
         train("cnn2", data=prepared_dir, out=tmp_path / "runs", preset="tiny", image_size=600)
     assert not (tmp_path / "runs").exists()

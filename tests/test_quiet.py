@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 # Each case starts TensorFlow in a fresh process (about 10 s on 2 cores): one process serves both checks.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quiet")]  # one TensorFlow start-up (13 s), one worker
 
 IMPORT = "from rakuten_edge.quiet import quiet_tensorflow_import as q; q(); import keras, tensorflow as tf; "
 CODE = (

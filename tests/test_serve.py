@@ -15,6 +15,8 @@ from images import encoded, png_claiming, prepared_images  # noqa: E402
 from PIL import Image  # noqa: E402
 from serving import server  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("serve")  # one server for the module, on one worker
+
 from rakuten_edge.runtime import load  # noqa: E402
 
 TEXT = "Piscine hors sol tubulaire avec pompe de filtration"

@@ -43,12 +43,15 @@ def test_long_tail_pieces():
     assert len(rough) == len(words) and rough != words
 
 
-@pytest.mark.slow  # about 40 s: 10,000 texts and a logistic regression
+@pytest.mark.slow  # about 30 s: 10,000 texts and a logistic regression
 def test_tfidf_baseline_stays_as_hard_as_before():
     # Issue 13: on 10,000 generated texts the baseline must not rise above the old generator's ~0.84 (0.8165 by
-    # this exact recipe); on 8,000 real texts it scores about 0.67. The long tail made it 0.809.
+    # this exact recipe); on 8,000 real texts it scores about 0.67. The long tail made it 0.809. The same objective
+    # through newton-cg: 0.8140 against lbfgs' 0.8145 on today's generator, in 17 s instead of 29.
     products = make_products(10_000, 42)
     accuracy = tfidf_accuracy(
-        [product_text(p.designation, p.description) for p in products], [p.prdtypecode for p in products]
+        [product_text(p.designation, p.description) for p in products],
+        [p.prdtypecode for p in products],
+        solver="newton-cg",
     )
     assert 0.5 < accuracy <= 0.84

@@ -83,3 +83,30 @@ def test_vocabulary_is_reproducible(trained_runs, prepared_dir):
     texts = load_split(prepared_dir, "train").texts
     again = TextVectorizer.adapt(texts, config["text"]["max_tokens"], config["text"]["sequence_length"])
     assert (run / "vocab.txt").read_text(encoding="utf-8").splitlines() == again.vocabulary
+
+
+@pytest.mark.slow  # TensorFlow
+def test_the_training_step_is_traced_once():
+    # Keras' TensorFlow trainer makes the optimizer's slots and the metrics' totals inside the first traced step when
+    # they are missing, and tf.function then traces that step twice (10.7 of tiny cnn3's 27 s of tracing).
+    keras = pytest.importorskip("keras")
+    from rakuten_edge.runtime.preprocess import image_tensor
+    from rakuten_edge.training.keras_trainer import build_training_variables
+
+    class Counting(keras.Model):
+        traces = 0
+
+        def train_step(self, data):
+            Counting.traces += 1
+            return super().train_step(data)
+
+    image, tokens = keras.Input((8, 8, 1), name="image"), keras.Input((5,), dtype="int32", name="tokens")
+    text = keras.layers.Flatten()(keras.layers.Embedding(20, 4)(tokens))
+    features = keras.layers.Concatenate()([keras.layers.Flatten()(image), text])
+    model = Counting(inputs=[image, tokens], outputs=keras.layers.Dense(3, activation="softmax")(features))
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    pixels, ids, labels = rng.integers(0, 255, (8, 8, 8), dtype=np.uint8), rng.integers(0, 20, (8, 5)), np.arange(8) % 3
+    build_training_variables(model, (pixels, ids), labels)
+    model.fit([image_tensor(pixels), ids], labels, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    assert Counting.traces == 1

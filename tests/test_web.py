@@ -17,6 +17,7 @@ from rakuten_edge.web.browser import missing_tools
 REASON = missing_tools()
 N_PNG, N_JPEG = 60, 100
 needs_browser = pytest.mark.skipif(REASON is not None, reason=str(REASON))
+pytestmark = pytest.mark.xdist_group("web")  # one browser and one site for the module, on one worker
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,35 @@ from ..run import Run
 from ..runtime.preprocess import TransformerTextEncoder
 
 
+def _unreachable(name_or_path: str, why: str) -> UserError:
+    return UserError(
+        f"cannot load CamemBERT {name_or_path!r} ({why}): no model hub is reachable here. "
+        "Point the camembert option at a local folder holding config.json, the weights and tokenizer.json "
+        "(`rakuten-edge camembert tiny` writes an offline one to models/camembert-tiny)"
+    )
+
+
+def check_encoder_source(name_or_path: str) -> None:
+    """Fail before anything loads when the encoder cannot be found: a path that is no folder, or a hub name that the
+    local cache lacks while HF_HUB_OFFLINE=1. Transformers, torch and the data took 15-20 s to reach that error
+    (AMD EPYC, 2 cores). Other hub names are left to `load_encoder` (a hub may be reachable)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return
+    if path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1:
+        raise _unreachable(name_or_path, "no such folder")
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+            raise _unreachable(name_or_path, "not in the local cache and HF_HUB_OFFLINE=1")
+
+
 def load_encoder(name_or_path: str):
     """(CamembertModel, tokenizer) from a local folder or a hub name; one clear error when unreachable."""
     from transformers import AutoModel, AutoTokenizer
 
+    check_encoder_source(name_or_path)
     local = Path(name_or_path).is_dir()
     attempts = [True] if local or os.environ.get("HF_HUB_OFFLINE") == "1" else [True, False]
     last = None
@@ -29,11 +54,7 @@ def load_encoder(name_or_path: str):
             raise
         except Exception as exc:  # noqa: BLE001 - transformers raises OSError, ValueError, HTTP errors...
             last = exc
-    raise UserError(
-        f"cannot load CamemBERT {name_or_path!r} ({type(last).__name__}): no model hub is reachable here. "
-        "Point the camembert option at a local folder holding config.json, the weights and tokenizer.json "
-        "(`rakuten-edge camembert tiny` writes an offline one to models/camembert-tiny)"
-    )
+    raise _unreachable(name_or_path, type(last).__name__)
 
 
 def check_max_length(encoder, max_length: int) -> None:

@@ -111,7 +111,8 @@ class ModelConfig:
         return dataclasses.replace(self, training=dataclasses.replace(self.training, **changes)) if changes else self
 
 
-# The tiny preset: same structure, widths cut so that a test trains in seconds on 2 cores, and 64 px images
-# (`data prepare --image-size 64`): a tiny cnn2 step of 32 rows took 265 ms at 128 px, 74 at 64 (AMD EPYC, avx2).
-TINY_IMAGE = ImageBranch(size=64, filters=(8, 16, 16), dense=32)
+# The tiny preset: same structure, widths cut so that a test trains in seconds on 2 cores, and 32 px images
+# (`data prepare --image-size 32`): a tiny cnn2 training step of 32 rows took 265 ms at 128 px, 74 at 64, 28 at 32;
+# cnn3's 117 ms at 64, 63 at 32 (AMD EPYC without AVX-512, fused batch norms).
+TINY_IMAGE = ImageBranch(size=32, filters=(8, 16, 16), dense=32)
 TINY_FUSION = Fusion(dense=32, dropout=0.3)

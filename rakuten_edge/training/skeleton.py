@@ -93,10 +93,13 @@ def run_training(entry: ModelEntry, options: TrainOptions) -> dict:
         .with_encoder(options.camembert, options.max_length)
         .with_image_size(options.image_size)
     )
+    if config.encoder is not None:
+        from ..models.camembert import check_encoder_source
+
+        check_encoder_source(config.encoder.name_or_path)
     data = Path(options.data)
     train_split, val_split = load_splits(data, options.limit, config.image.size)
     folder = Path(options.out) / (options.name or run_name(entry.key, preset.value))
-    trainer = entry.load("trainer")
     checkpoints = Checkpoints.beside(
         folder,
         fingerprint(
@@ -107,6 +110,9 @@ def run_training(entry: ModelEntry, options: TrainOptions) -> dict:
             labels=train_split.labels.tolist()[:1000],
         ),
     )
+    if options.resume:
+        checkpoints.latest()  # a point of other settings is refused now, before the trainer's frameworks load
+    trainer = entry.load("trainer")
     with staged_dir(folder) as tmp:
         ctx = Context(entry, config, options, train_split, val_split, Run(tmp), data, checkpoints, options.resume)
         metrics = trainer(ctx)
