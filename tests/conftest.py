@@ -93,10 +93,7 @@ def bundles(tiny_models) -> Mapping[str, dict[str, Path]]:
 def toy_bundle(prepared_dir, tmp_path_factory) -> Path:
     """The toy model (tests/toy_plugin.py: a hand-written ONNX graph) trained and exported: a real bundle in
     seconds, for the tests of engines and serving protocols."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    import toy_plugin
+    import toy_plugin  # tests/ is on sys.path (above)
 
     from rakuten_edge.export import export
     from rakuten_edge.training import train

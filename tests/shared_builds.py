@@ -24,18 +24,11 @@ def built_once(
         out = tmp_path_factory.mktemp(name) / name
         return out, build(out)
     out, done, lock = _shared(tmp_path_factory, name)
-    while not done.exists():
-        try:
-            lock.acquire(timeout=0 if meanwhile else -1)
-        except Timeout:
-            if not meanwhile():
-                meanwhile = None
-            continue
-        try:
-            if not done.exists():
-                done.write_text(json.dumps(build(out), default=str))
-        finally:
-            lock.release()
+    while not _try_build(tmp_path_factory, name, build) and not done.exists():
+        if not (meanwhile and meanwhile()):
+            meanwhile = None
+            with lock:  # the other worker is building it: wait until it is done (or failed: then build it here)
+                pass
     return out, json.loads(done.read_text())
 
 

@@ -37,9 +37,9 @@ def check_encoder_source(name_or_path: str) -> None:
 
 def load_encoder(name_or_path: str):
     """(CamembertModel, tokenizer) from a local folder or a hub name; one clear error when unreachable."""
+    check_encoder_source(name_or_path)  # before transformers loads
     from transformers import AutoModel, AutoTokenizer
 
-    check_encoder_source(name_or_path)
     local = Path(name_or_path).is_dir()
     attempts = [True] if local or os.environ.get("HF_HUB_OFFLINE") == "1" else [True, False]
     last = None

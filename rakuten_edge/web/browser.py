@@ -68,6 +68,7 @@ class Page:
             options.add_argument(flag)
         self.driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or CHROMEDRIVER))
         self.timeout = timeout
+        self.driver.set_script_timeout(timeout)  # classify() waits for the page's answer in one async script
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.load_ms = self.open()
 
@@ -97,7 +98,6 @@ class Page:
         d.find_element("id", "classify").click()
         # One round trip that the page answers when the state changes. Polling it from here every 5 ms kept Python,
         # chromedriver and Chromium busy on the 2 cores the page classifies on (the page times itself: data-ms).
-        d.set_script_timeout(self.timeout)
         state = d.execute_async_script(
             "const done = arguments[arguments.length - 1], result = document.getElementById('result');"
             "const state = () => ['done', 'error'].includes(result.dataset.state) ? result.dataset.state : null;"
