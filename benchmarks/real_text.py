@@ -1,8 +1,8 @@
 """Real text: the registry's models against TF-IDF + logistic regression on real product texts (issue 22).
 
     .venv/bin/python benchmarks/real_text.py --real ../shared/real [--sizes 8000 20000] [--seeds 0 1 2]
-        [--models cnn1 cnn2 cnn3 ngram] [--variant bn-stats-off] [--work bench-results/real_text] [--int8]
-        [--image-size 64]
+        [--models cnn1 cnn2 cnn3 ngram] [--variant bn-stats-off|monitor-acc|fusion-linear]
+        [--work bench-results/real_text] [--int8] [--image-size 64]
 
 The texts (`text_en/products.csv`, English translations, labelled) are written in the challenge's format with one
 blank white image per product, so every figure is text-only. Seed s means split seed s and training seed s, so the
@@ -27,8 +27,13 @@ from pathlib import Path
 from rakuten_edge.models.config import ImageBranch  # dataclasses only: the seed's image side
 
 HERE = Path(__file__).resolve().parent
-# Variants of the seed preset's training settings: one addition switched off at a time.
-VARIANTS = {"default": {}, "bn-stats-off": {"bn_statistics_rows": 0}, "monitor-acc": {"monitor": "val_accuracy"}}
+# Variants of the seed preset, by config section: one training addition switched off at a time, or the fusion head.
+VARIANTS = {
+    "default": {},
+    "bn-stats-off": {"training": {"bn_statistics_rows": 0}},
+    "monitor-acc": {"training": {"monitor": "val_accuracy"}},
+    "fusion-linear": {"fusion": {"dense": 0}},
+}
 
 
 def write_challenge(real: Path, n: int, raw: Path) -> None:
@@ -97,7 +102,8 @@ def train_row(model: str, data: Path, seed: int, variant: str, runs: Path, name:
 
     entry = REGISTRY[model]
     seed_config = entry.presets["seed"]
-    seed_config = replace(seed_config, training=replace(seed_config.training, **VARIANTS[variant]))
+    for section, changes in VARIANTS[variant].items():
+        seed_config = replace(seed_config, **{section: replace(getattr(seed_config, section), **changes)})
     REGISTRY[model] = replace(entry, presets={**entry.presets, "seed": seed_config})
     metrics = train(model, data=data, out=runs, seed=seed, name=name, image_size=image_size)
     history = json.loads((Path(metrics["run"]) / "history.json").read_text())

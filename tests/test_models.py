@@ -57,3 +57,39 @@ def test_builder_checks_arguments():
     bad = dataclasses.replace(config, fusion=dataclasses.replace(config.fusion, dropout=1.5))
     with pytest.raises(ValueError, match="fusion.dropout"):
         build_keras_model(bad)
+    with pytest.raises(ValueError, match="fusion.dense"):
+        build_keras_model(dataclasses.replace(config, fusion=dataclasses.replace(config.fusion, dense=-1)))
+
+
+def test_linear_fusion_puts_the_features_straight_into_the_softmax():
+    import dataclasses
+
+    config = REGISTRY["ngram"].config("tiny")
+    linear = build_keras_model(dataclasses.replace(config, fusion=dataclasses.replace(config.fusion, dense=0)))
+    names = [layer.name for layer in linear.layers]
+    assert "fusion_dense" not in names and "fusion_bn" not in names
+    assert linear.get_layer("probs").kernel.shape == (config.image.dense + config.text.dense, 27)
+    hidden = build_keras_model(config).get_layer("fusion_dense")  # the seed's head, unchanged
+    assert hidden.units == config.fusion.dense
+
+
+def test_linear_fusion_in_torch_too():
+    import dataclasses
+
+    torch = pytest.importorskip("torch")
+    from rakuten_edge.models.torch_fusion import build_torch_model
+
+    class Encoder(torch.nn.Module):  # a [CLS] of zeros, hidden size 8: only the heads are under test
+        config = dataclasses.make_dataclass("Config", [("hidden_size", int, 8)])()
+
+        def forward(self, input_ids, attention_mask):
+            return dataclasses.make_dataclass("Out", ["last_hidden_state"])(torch.zeros(len(input_ids), 3, 8))
+
+    config = REGISTRY["camembert-ft"].config("tiny")
+    side = config.image.size
+    for dense, layers in ((0, ["Dropout", "Linear"]), (32, ["Linear", "ReLU", "BatchNorm1d", "Dropout", "Linear"])):
+        fusion = dataclasses.replace(config.fusion, dense=dense)
+        model = build_torch_model(dataclasses.replace(config, fusion=fusion), Encoder()).eval()
+        assert [type(layer).__name__ for layer in model.fusion] == layers
+        probs = model(torch.zeros(2, side, side, 1), torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3))
+        assert probs.shape == (2, 27)

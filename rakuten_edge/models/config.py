@@ -32,6 +32,9 @@ class TextBranch:
 
 @dataclass(frozen=True)
 class Fusion:
+    """Image and text features concatenated -> Dense(dense) -> BN -> Dropout -> softmax (the seed's); dense = 0 is the
+    linear fusion, the features straight into the softmax after the dropout."""
+
     dense: int = 256
     dropout: float = 0.5
 

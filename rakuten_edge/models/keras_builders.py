@@ -24,11 +24,12 @@ def _check(config: ModelConfig) -> None:
     for name, value in (
         ("text.units", config.text.units),
         ("text.sequence_length", config.text.sequence_length),
-        ("fusion.dense", config.fusion.dense),
         ("num_classes", config.num_classes),
     ):
         if value < 1:
             raise ValueError(f"{name} must be positive, got {value}")
+    if config.fusion.dense < 0:
+        raise ValueError(f"fusion.dense must be positive, or 0 for the linear fusion, got {config.fusion.dense}")
     for name, rate in (
         ("image.dropout", config.image.dropout),
         ("text.dropout", config.text.dropout),
@@ -91,11 +92,13 @@ def text_head(x, cfg: TextBranch, momentum: float = 0.99):
 
 
 def fusion_head(image_features, text_features, cfg: Fusion, num_classes: int, momentum: float = 0.99):
+    """Concatenate -> [Dense -> BN] -> Dropout -> softmax; `cfg.dense == 0` is the linear fusion (no hidden layer)."""
     from keras import layers
 
     x = layers.Concatenate(name="fusion_concat")([image_features, text_features])
-    x = layers.Dense(cfg.dense, activation="relu", name="fusion_dense")(x)
-    x = layers.BatchNormalization(momentum=momentum, name="fusion_bn")(x)
+    if cfg.dense:
+        x = layers.Dense(cfg.dense, activation="relu", name="fusion_dense")(x)
+        x = layers.BatchNormalization(momentum=momentum, name="fusion_bn")(x)
     x = layers.Dropout(cfg.dropout, name="fusion_drop")(x)
     return layers.Dense(num_classes, activation="softmax", name=PROBS)(x)
 

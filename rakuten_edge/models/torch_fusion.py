@@ -51,12 +51,16 @@ def build_torch_model(config: ModelConfig, encoder):
                 nn.BatchNorm1d(config.text.dense, eps=eps, momentum=bn_momentum),
                 nn.Dropout(config.text.dense_dropout),
             )
+            features, hidden = img.dense + config.text.dense, config.fusion.dense
+            # fusion.dense == 0: the linear fusion, as in keras_builders.fusion_head
             self.fusion = nn.Sequential(
-                nn.Linear(img.dense + config.text.dense, config.fusion.dense),
-                nn.ReLU(),
-                nn.BatchNorm1d(config.fusion.dense, eps=eps, momentum=bn_momentum),
+                *(
+                    (nn.Linear(features, hidden), nn.ReLU(), nn.BatchNorm1d(hidden, eps=eps, momentum=bn_momentum))
+                    if hidden
+                    else ()
+                ),
                 nn.Dropout(config.fusion.dropout),
-                nn.Linear(config.fusion.dense, config.num_classes),
+                nn.Linear(hidden or features, config.num_classes),
             )
 
         def logits(self, image, input_ids, attention_mask):
