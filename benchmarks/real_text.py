@@ -1,7 +1,7 @@
 """Real text: the registry's models against TF-IDF + logistic regression on real product texts (issue 22).
 
     .venv/bin/python benchmarks/real_text.py --real ../shared/real [--sizes 8000 20000] [--seeds 0 1 2]
-        [--models cnn1 cnn2 cnn3 ngram] [--variant bn-stats-off|monitor-acc|fusion-linear]
+        [--models cnn1 cnn2 cnn3 ngram] [--variant bn-stats-off|monitor-acc|fusion-linear[-nodrop]]
         [--work bench-results/real_text] [--int8] [--image-size 64]
 
 The texts (`text_en/products.csv`, English translations, labelled) are written in the challenge's format with one
@@ -33,6 +33,7 @@ VARIANTS = {
     "bn-stats-off": {"training": {"bn_statistics_rows": 0}},
     "monitor-acc": {"training": {"monitor": "val_accuracy"}},
     "fusion-linear": {"fusion": {"dense": 0}},
+    "fusion-linear-nodrop": {"fusion": {"dense": 0, "dropout": 0.0}},
 }
 
 

@@ -1,7 +1,7 @@
 """Issue 21's goals in one run: OIP against /v1, Ray Serve against one process, reload under load, RSS over time.
 
     .venv/bin/python benchmarks/serve_goals.py BUNDLES_DIR IMAGES_DIR [--model cnn3-int8] [--requests 2000]
-        [--out bench-results/serve-goals] [--skip ray]
+        [--out bench-results/serve-goals] [--skip ray] [--replicas 1 2] [--ray-env default throughput-optimized]
 
 BUNDLES_DIR holds several bundles (all are served; --model is /v1's default and the one loaded). Every server binds
 127.0.0.1 on a free port and is stopped at the end of its part; every loop has a fixed count. Rows:
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import struct
 import sys
@@ -141,18 +142,34 @@ def protocols(args, folder: Path, multipart: list, binary: list) -> list[dict]:
         proc.wait(30)
 
 
+# Ray Serve's own switches, one row each (its docs: "Enable High Throughput on Ray Serve"); the server and Ray's
+# processes it starts inherit them. Direct ingress stays off: it gives each replica a port of its own for a load
+# balancer (HAProxy) to front, where `serve --port` promises one.
+RAY_ENVS = {
+    "default": {},
+    "throughput-optimized": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0"},
+}
+
+
 def ray_rows(args, folder: Path, multipart: list) -> list[dict]:
     rows = []
-    for replicas in args.replicas:
-        extra = ["--api-key", KEY, "--engine", "ray", "--replicas", str(replicas)]
-        proc, port = _start(folder / args.model, 2.0, extra, ready_s=300)
-        try:
-            load(port, "/v1/predict", multipart, 200, 32)
-            row = measured(lambda port=port: load(port, "/v1/predict", multipart, args.requests, 32))
-            rows.append({"engine": f"ray, {replicas} replicas", **row})
-        finally:
-            proc.terminate()
-            proc.wait(60)
+    for variant in args.ray_env:
+        for replicas in args.replicas:
+            extra = ["--api-key", KEY, "--engine", "ray", "--replicas", str(replicas)]
+            saved = dict(os.environ)
+            os.environ.update(RAY_ENVS[variant])
+            try:
+                proc, port = _start(folder / args.model, 2.0, extra, ready_s=300)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            try:
+                load(port, "/v1/predict", multipart, 200, 32)
+                row = measured(lambda port=port: load(port, "/v1/predict", multipart, args.requests, 32))
+                rows.append({"engine": f"ray, {replicas} replicas, {variant}", **row})
+            finally:
+                proc.terminate()
+                proc.wait(60)
     return rows
 
 
@@ -214,6 +231,7 @@ def main() -> None:
     parser.add_argument("--model", default="cnn3-int8")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--replicas", type=int, nargs="+", default=[2], help="Ray Serve rows, one per count")
+    parser.add_argument("--ray-env", nargs="+", default=["default"], choices=sorted(RAY_ENVS))
     parser.add_argument("--skip", nargs="*", default=[], choices=["protocols", "ray", "reload", "rss"])
     parser.add_argument("--out", type=Path, default=Path("bench-results/serve-goals"))
     args = parser.parse_args()

@@ -22,6 +22,9 @@ from . import RayOptions, ServeOptions, build_app, sources_of
 
 APP_NAME = "rakuten-edge"
 PATIENCE = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60", "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30"}
+# No access log line per request, as the plain server runs uvicorn (serve/__init__.py): Ray Serve writes one in the
+# proxy and one in the replica for every request by default.
+LOGGING = {"enable_access_log": False, "log_level": "WARNING"}
 
 
 class ServeBatcher:
@@ -77,6 +80,7 @@ def application(bundles, options: ServeOptions, ray: RayOptions):
         name=APP_NAME,
         ray_actor_options={"num_cpus": ray.cpus_per_replica},
         max_ongoing_requests=options.max_inflight,
+        logging_config=LOGGING,
         **scaling,
     )
     return deployment.bind()
@@ -112,7 +116,7 @@ def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocki
             log_to_driver=False,
             logging_level="ERROR",
         )
-        serve.start(http_options={"host": options.host, "port": options.port})
+        serve.start(http_options={"host": options.host, "port": options.port}, logging_config=LOGGING)
     except Exception as exc:  # noqa: BLE001 - Ray's start-up errors are multi-line: one line, and Ray goes down
         ray.shutdown()
         raise UserError(f"Ray Serve did not start: {type(exc).__name__}: {' '.join(str(exc).split())}"[:300]) from None
