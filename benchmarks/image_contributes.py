@@ -93,11 +93,12 @@ def main() -> None:
             with results_path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
+    same = {"model": args.model, "n": args.n, "epochs": args.epochs}
     for variant in VARIANTS:
-        acc = [r["accuracy"] for r in results if r["variant"] == variant and r["model"] == args.model]
+        acc = [r["accuracy"] for r in results if r["variant"] == variant and all(r[k] == v for k, v in same.items())]
         if acc:
             spread = f" ± {statistics.stdev(acc):.4f}" if len(acc) > 1 else ""
-            print(f"{args.model}, {variant}: accuracy {statistics.mean(acc):.4f}{spread} over {len(acc)} seed(s)")
+            print(f"{same}, {variant}: accuracy {statistics.mean(acc):.4f}{spread} over {len(acc)} seed(s)")
 
 
 if __name__ == "__main__":
