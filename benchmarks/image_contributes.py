@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from real_text import load_results
+
 VARIANTS = ("images", "blank images")
 
 
@@ -66,27 +68,15 @@ def main() -> None:
         cli("data", "prepare", "--raw", raw, "--out", prepared, "--image-size", args.image_size)
     data = {"images": prepared, "blank images": blank_copy(prepared, prepared.with_name(prepared.name + "-blank"))}
     results_path = args.work / "results.jsonl"
-    results = [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.is_file() else []
+    results = load_results(results_path)
     for seed in args.seeds:
         for variant in VARIANTS:
             key = {"model": args.model, "n": args.n, "epochs": args.epochs, "seed": seed, "variant": variant}
             if any(all(r.get(k) == v for k, v in key.items()) for r in results):
                 continue
             runs = args.work / "runs" / f"{args.model}-{args.n}-s{seed}-{variant.replace(' ', '-')}"
-            size = ["--image-size", args.image_size]
-            cli(
-                "train",
-                args.model,
-                "--data",
-                data[variant],
-                "--out",
-                runs,
-                "--epochs",
-                args.epochs,
-                "--seed",
-                seed,
-                *size,
-            )
+            options = ["--image-size", args.image_size, "--epochs", args.epochs, "--seed", seed]
+            cli("train", args.model, "--data", data[variant], "--out", runs, *options)
             metrics = json.loads(next(runs.glob("*/metrics.json")).read_text())
             row = {**key, "accuracy": metrics["accuracy"], "weighted_f1": metrics["weighted_f1"]}
             results.append(row)

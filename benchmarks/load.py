@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -47,7 +48,10 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _start(bundle: Path, window: float, extra: list[str], ready_s: float = 60.0) -> tuple[subprocess.Popen, int]:
+def _start(
+    bundle: Path, window: float, extra: list[str], ready_s: float = 60.0, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """`serve BUNDLE` on a free loopback port, ready; `env` adds variables to the server's environment."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -68,6 +72,7 @@ def _start(bundle: Path, window: float, extra: list[str], ready_s: float = 60.0)
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.time() + ready_s
     while time.time() < deadline:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import shutil
 import struct
 import sys
@@ -156,13 +155,7 @@ def ray_rows(args, folder: Path, multipart: list) -> list[dict]:
     for variant in args.ray_env:
         for replicas in args.replicas:
             extra = ["--api-key", KEY, "--engine", "ray", "--replicas", str(replicas)]
-            saved = dict(os.environ)
-            os.environ.update(RAY_ENVS[variant])
-            try:
-                proc, port = _start(folder / args.model, 2.0, extra, ready_s=300)
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
+            proc, port = _start(folder / args.model, 2.0, extra, ready_s=300, env=RAY_ENVS[variant])
             try:
                 load(port, "/v1/predict", multipart, 200, 32)
                 row = measured(lambda port=port: load(port, "/v1/predict", multipart, args.requests, 32))
