@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,33 @@ def test_every_row_is_gated_against_the_reference(tmp_path):
     rows = [{"format": name, "status": "✅", "reason": ""} for name in answers]
     _gate_rows(rows, formats, feeds)
     assert rows[3]["status"] == "❌" and "max |Δp| 1.0e-03" in rows[3]["reason"]
+
+
+def _converts(subject, fmt, batches) -> None:
+    Path(subject.workdir, f"{fmt.name}.tflite").write_text(repr(batches))
+
+
+def _crashes(subject, fmt, batches) -> None:
+    raise RuntimeError("the converter crashed\nwith a second line")
+
+
+def test_one_conversion_process_converts_each_format_and_names_the_failing_one(tmp_path):
+    # The bench converts every format of one conversion function in one process (LiteRT's fp32 and int8 share a
+    # TensorFlow import); a format whose conversion fails gets its own ❌ reason, and the others still convert.
+    from rakuten_edge.bench.subject import Job, Subject
+    from rakuten_edge.bench.worker import convert
+    from rakuten_edge.choices import Precision
+    from rakuten_edge.tables.formats import Format, register_format, unregister_format
+
+    names = {"conv-a": "test_bench:_converts", "conv-bad": "test_bench:_crashes", "conv-b": "test_bench:_converts"}
+    for name, prepare in names.items():
+        register_format(Format(name, Precision.fp32, "a test's conversion", "x:runner", "x:size", prepare=prepare))
+    try:
+        subject = Subject("m", "cnn2", str(tmp_path), {}, str(tmp_path))
+        failed = convert(Job(subject, "conv-a", 1, 8, 1, "", 0.0, prepare=[1, 8], convert=list(names)))
+    finally:
+        for name in names:
+            unregister_format(name)
+    assert failed == {"conv-bad": "RuntimeError: the converter crashed"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conv-a.tflite", "conv-b.tflite"]
+    assert (tmp_path / "conv-b.tflite").read_text() == "[1, 8]"

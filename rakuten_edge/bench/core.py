@@ -16,13 +16,13 @@ from ..choices import Precision, Provider, parse
 from ..errors import UserError
 from ..machine import describe
 from ..models.registry import REGISTRY, entry_of
-from ..pools import json_worker
 from ..progress import console
 from ..run import Run, find_runs
 from ..runtime.manifest import read_manifest
 from ..tables import load_object
-from ..tables.formats import FORMATS, Format, bundle_format, bundle_formats, bundle_name
-from ..tables.text_kinds import sequence_length
+from ..tables.formats import FORMATS, Format, bundle_formats, bundle_name
+from .flops import physical_limit
+from .jobs import convert_all, run_worker, write_feeds
 from .load import busy_processes
 from .subject import BenchOptions, Job, Subject
 
@@ -57,32 +57,6 @@ def subject_of(run: Run, bundles_root: Path, workdir: Path, provider: Provider, 
         if (folder / "manifest.json").is_file():
             bundles[fmt.precision.value] = str(folder)
     return Subject(run.name, run.key, str(run.folder), bundles, str(workdir), provider.value, spin, plugins())
-
-
-def _feeds(subject: Subject, data: Path | None, eval_rows: int | None, batch: int, path: Path) -> None:
-    """Validation feeds through the fp32 bundle's own preprocessing (labels when the data is there)."""
-    from ..data.prepared import load_split
-    from ..runtime import load
-
-    clf = load(subject.bundles[Precision.fp32.value])
-    arrays = {}
-    if data is not None and not Run(subject.run).untrained:
-        val = load_split(data, "val").head(eval_rows)
-        feeds = clf.encode(val.pixels, val.texts)
-        arrays["labels"] = val.labels
-    else:
-        from .untrained import sample
-
-        rows = sample(max(batch, 64), clf.image_size, 4)
-        feeds = clf.encode(rows.pixels, rows.texts)
-    arrays.update({f"feed_{k}": v for k, v in feeds.items()})
-    np.savez(path, **arrays)
-
-
-def _run_worker(job: Job, workdir: Path, timeout: float) -> dict:
-    spec = job.write(workdir / f"job-{job.subject.name}-{job.format}-{len(job.prepare)}.json")
-    env = {**os.environ, "RAKUTEN_BENCH_T0": repr(time.time()), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return json_worker("rakuten_edge.bench.worker", str(spec), env, timeout)
 
 
 def check_options(options: BenchOptions) -> BenchOptions:
@@ -135,7 +109,7 @@ def bench(
             "spin": options.spin,
             "untrained": untrained,
             "rows": [{c: r.get(c) for c in COLUMNS} for r in rows],
-            "physical_limit": _physical_limit(run_list, bundles_root, rows, options.threads),
+            "physical_limit": physical_limit(run_list, bundles_root, rows, options),
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -150,15 +124,16 @@ def _bench_run(run: Run, bundles_root: Path, workdir: Path, options: BenchOption
     feeds_path = workdir / f"feeds-{run.name}.npz"
     feeds_error = None
     if Precision.fp32.value in subject.bundles:
-        _feeds(subject, data, options.eval_rows, options.batch_sizes[1], feeds_path)
+        write_feeds(subject, data, options.eval_rows, options.batch_sizes[1], feeds_path)
     else:
         feeds_error = f"no fp32 bundle in {bundles_root}: run `rakuten-edge export --quantize` first"
     rows, native_p50 = [], None
     chosen = [f for f in FORMATS.values() if (not options.formats or f.name in options.formats)]
     measured = [f for f in chosen if f.applies(entry_of(run))]
+    conversions = {} if feeds_error else convert_all(subject, measured, options, workdir)
     for fmt in measured:
         row = {"model": run.name, "key": run.key, "format": fmt.name}
-        row.update(_bench_format(subject, fmt, options, feeds_path, feeds_error, workdir))
+        row.update(_bench_format(subject, fmt, options, feeds_path, feeds_error, workdir, conversions))
         if row["status"] != "❌":
             if fmt.reference:
                 native_p50 = row["p50_ms"]
@@ -195,7 +170,13 @@ def _gate_rows(rows: list[dict], formats: list[Format], feeds_path: Path) -> Non
 
 
 def _bench_format(
-    subject: Subject, fmt: Format, options: BenchOptions, feeds_path: Path, feeds_error: str | None, workdir: Path
+    subject: Subject,
+    fmt: Format,
+    options: BenchOptions,
+    feeds_path: Path,
+    feeds_error: str | None,
+    workdir: Path,
+    conversions: dict[str, str],
 ) -> dict:
     manifest = None
     if fmt.from_bundle is not None:
@@ -218,12 +199,10 @@ def _bench_format(
         options.throughput_seconds,
         (manifest or {}).get("batch_invariant", True),
     )
-    if fmt.prepare:  # offline conversion, in its own process, not counted in the cold start
-        prepared = _run_worker(replace(job, prepare=[1, options.batch_sizes[1]]), workdir, options.timeout)
-        if not prepared.get("ok"):
-            return {"status": "❌", "reason": f"conversion failed: {prepared.get('error')}"}
+    if fmt.name in conversions:
+        return {"status": "❌", "reason": f"conversion failed: {conversions[fmt.name]}"}
     with busy_processes(options.load):
-        result = _run_worker(job, workdir, options.timeout)
+        result = run_worker(job, workdir, options.timeout)
     if not result.get("ok"):
         return {"status": "❌", "reason": result.get("error", "unknown error")}
     status, reason = "✅", ""
@@ -237,27 +216,6 @@ def _bench_format(
         )
     size = load_object(fmt.size)(subject, fmt)
     return {"status": status, "reason": reason, "size_mb": size, **{k: result[k] for k in COLUMNS if k in result}}
-
-
-def _physical_limit(run_list: list[Run], bundles_root: Path, rows: list[dict], threads: int) -> dict:
-    """FLOPs per item from each fp32 graph, this machine's GEMM peak, and each row's share of it."""
-    from .flops import count_flops, efficiency, gemm_peak
-
-    fmt, flops = bundle_format(Precision.fp32), {}
-    for run in run_list:
-        fp32 = Path(bundles_root) / bundle_name(run.name, fmt)
-        if (fp32 / "manifest.json").is_file():
-            text = read_manifest(fp32, verify=False)["preprocessing"]["text"]
-            length = sequence_length(text)
-            flops[run.name] = count_flops(fp32 / fmt.artifact, length)["total"]
-    if not flops:
-        return {}
-    peaks = gemm_peak(threads)
-    return {
-        "gflop_per_item": {k: v / 1e9 for k, v in flops.items()},
-        "peak_gflops": peaks,
-        "rows": efficiency(rows, flops, peaks),
-    }
 
 
 def _targets(targets: list[str] | None, runs: Path, bundles: Path) -> list[Run]:

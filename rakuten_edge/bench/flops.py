@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tables.formats import FORMATS
+from ..choices import Precision
+from ..run import Run
+from ..runtime.manifest import read_manifest
+from ..tables.formats import FORMATS, bundle_format, bundle_name
+from ..tables.text_kinds import sequence_length
+from .subject import BenchOptions
 
 COUNTED = ("Conv", "MatMul", "Gemm", "LSTM")
 
@@ -131,3 +136,24 @@ def efficiency(rows: list[dict], flops_by_model: dict[str, float], peaks: dict[s
             }
         )
     return out
+
+
+def physical_limit(run_list: list[Run], bundles_root: Path, rows: list[dict], options: BenchOptions) -> dict:
+    """FLOPs per item from each fp32 graph, this machine's GEMM peak, and each row's share of it. The peak is timed
+    as long as each row's throughput: 2 s by default; the tests' quick bench asks 0.3 s, and its GEMM peak took 1.3 s
+    instead of 6.3 (AMD EPYC without AVX-512)."""
+    fmt, flops = bundle_format(Precision.fp32), {}
+    for run in run_list:
+        fp32 = Path(bundles_root) / bundle_name(run.name, fmt)
+        if (fp32 / "manifest.json").is_file():
+            text = read_manifest(fp32, verify=False)["preprocessing"]["text"]
+            length = sequence_length(text)
+            flops[run.name] = count_flops(fp32 / fmt.artifact, length)["total"]
+    if not flops:
+        return {}
+    peaks = gemm_peak(options.threads, seconds=options.throughput_seconds)
+    return {
+        "gflop_per_item": {k: v / 1e9 for k, v in flops.items()},
+        "peak_gflops": peaks,
+        "rows": efficiency(rows, flops, peaks),
+    }

@@ -13,6 +13,7 @@ import resource
 import sys
 import time
 import traceback
+from dataclasses import replace
 
 import numpy as np
 
@@ -37,6 +38,18 @@ def _format(job: Job):
     from ..tables.formats import get_format
 
     return get_format(job.format), load_object
+
+
+def convert(job: Job) -> dict[str, str]:
+    """Each format's offline conversion in turn; a failing one is reported by name and the others still run."""
+    failed = {}
+    for name in job.convert or [job.format]:
+        fmt, load_object = _format(replace(job, format=name))
+        try:
+            load_object(fmt.prepare)(job.subject, fmt, job.prepare)
+        except Exception as exc:  # noqa: BLE001 - that format's ❌ row says it
+            failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return failed
 
 
 def measure(job: Job) -> dict:
@@ -91,9 +104,7 @@ def main() -> None:
     job = Job.read(sys.argv[1])
     try:
         if job.prepare:
-            fmt, load_object = _format(job)
-            load_object(fmt.prepare)(job.subject, fmt, job.prepare)
-            out = {"ok": True}
+            out = {"ok": True, "failed": convert(job)}
         else:
             out = {"ok": True, **measure(job)}
     except Exception as exc:  # noqa: BLE001 - reported as a ❌ row by the parent
