@@ -59,18 +59,27 @@ def test_builder_checks_arguments():
         build_keras_model(bad)
     with pytest.raises(ValueError, match="fusion.dense"):
         build_keras_model(dataclasses.replace(config, fusion=dataclasses.replace(config.fusion, dense=-1)))
+    with pytest.raises(ValueError, match="text.dense"):
+        build_keras_model(dataclasses.replace(config, text=dataclasses.replace(config.text, dense=-1)))
 
 
 def test_linear_fusion_puts_the_features_straight_into_the_softmax():
     import dataclasses
 
     config = REGISTRY["ngram"].config("tiny")
-    linear = build_keras_model(dataclasses.replace(config, fusion=dataclasses.replace(config.fusion, dense=0)))
+    linear_fusion = dataclasses.replace(config.fusion, dense=0)
+    linear = build_keras_model(dataclasses.replace(config, fusion=linear_fusion))
     names = [layer.name for layer in linear.layers]
     assert "fusion_dense" not in names and "fusion_bn" not in names
     assert linear.get_layer("probs").kernel.shape == (config.image.dense + config.text.dense, 27)
     hidden = build_keras_model(config).get_layer("fusion_dense")  # the seed's head, unchanged
     assert hidden.units == config.fusion.dense
+    # no text head either: the bag's features straight into the softmax, a linear model of the n-grams
+    bare = dataclasses.replace(config, text=dataclasses.replace(config.text, dense=0), fusion=linear_fusion)
+    model = build_keras_model(bare)
+    names, width = [layer.name for layer in model.layers], config.image.dense + config.text.embedding_dim
+    assert not {"txt_dense", "txt_bn", "txt_drop", "fusion_dense"} & set(names) and "txt_bag_drop" in names
+    assert model.get_layer("probs").kernel.shape == (width, 27)
 
 
 def test_linear_fusion_in_torch_too():
@@ -93,3 +102,8 @@ def test_linear_fusion_in_torch_too():
         assert [type(layer).__name__ for layer in model.fusion] == layers
         probs = model(torch.zeros(2, side, side, 1), torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3))
         assert probs.shape == (2, 27)
+    # no text head: the [CLS] vector (hidden size 8) goes straight to the fusion
+    bare = dataclasses.replace(config, text=dataclasses.replace(config.text, dense=0))
+    model = build_torch_model(dataclasses.replace(bare, fusion=dataclasses.replace(config.fusion, dense=0)), Encoder())
+    probs = model.eval()(torch.zeros(2, side, side, 1), torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3))
+    assert len(model.text) == 0 and model.fusion[-1].in_features == config.image.dense + 8 and probs.shape == (2, 27)

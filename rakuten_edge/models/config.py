@@ -26,7 +26,7 @@ class TextBranch:
     units: int = 64  # LSTM units per direction, or Conv1D filters
     kernel: int = 5  # Conv1D kernel width
     dropout: float = 0.2  # inside the LSTMs / after each Conv1D
-    dense: int = 128
+    dense: int = 128  # the text head's Dense -> BN -> Dropout; 0: none, the branch's features go to the fusion
     dense_dropout: float = 0.3
 
 

@@ -30,6 +30,8 @@ def _check(config: ModelConfig) -> None:
             raise ValueError(f"{name} must be positive, got {value}")
     if config.fusion.dense < 0:
         raise ValueError(f"fusion.dense must be positive, or 0 for the linear fusion, got {config.fusion.dense}")
+    if config.text.dense < 0:
+        raise ValueError(f"text.dense must be positive, or 0 for no text head, got {config.text.dense}")
     for name, rate in (
         ("image.dropout", config.image.dropout),
         ("text.dropout", config.text.dropout),
@@ -83,9 +85,12 @@ def text_branch(inputs: tuple, cfg: TextBranch, momentum: float = 0.99):
 
 
 def text_head(x, cfg: TextBranch, momentum: float = 0.99):
-    """Dense -> BN -> Dropout: how every text branch ends before the fusion."""
+    """Dense -> BN -> Dropout: how every text branch ends before the fusion (`cfg.dense == 0`: nothing, the branch's
+    features go straight to the fusion; with the linear fusion, ngram's bag is then a linear model of its n-grams)."""
     from keras import layers
 
+    if not cfg.dense:
+        return x
     x = layers.Dense(cfg.dense, activation="relu", name="txt_dense")(x)
     x = layers.BatchNormalization(momentum=momentum, name="txt_bn")(x)
     return layers.Dropout(cfg.dense_dropout, name="txt_drop")(x)

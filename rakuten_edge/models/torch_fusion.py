@@ -45,13 +45,20 @@ def build_torch_model(config: ModelConfig, encoder):
             hidden = encoder.config.hidden_size
             self.encoder = encoder
             self.image = ImageCNN()
+            # text.dense == 0: no text head, the [CLS] vector goes to the fusion (keras_builders.text_head)
             self.text = nn.Sequential(
-                nn.Linear(hidden, config.text.dense),
-                nn.ReLU(),
-                nn.BatchNorm1d(config.text.dense, eps=eps, momentum=bn_momentum),
-                nn.Dropout(config.text.dense_dropout),
+                *(
+                    (
+                        nn.Linear(hidden, config.text.dense),
+                        nn.ReLU(),
+                        nn.BatchNorm1d(config.text.dense, eps=eps, momentum=bn_momentum),
+                        nn.Dropout(config.text.dense_dropout),
+                    )
+                    if config.text.dense
+                    else ()
+                )
             )
-            features, hidden = img.dense + config.text.dense, config.fusion.dense
+            features, hidden = img.dense + (config.text.dense or hidden), config.fusion.dense
             # fusion.dense == 0: the linear fusion, as in keras_builders.fusion_head
             self.fusion = nn.Sequential(
                 *(
