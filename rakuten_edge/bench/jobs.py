@@ -52,7 +52,8 @@ def convert_all(subject: Subject, formats: list[Format], options: BenchOptions, 
             groups.setdefault(fmt.prepare, []).append(fmt.name)
     failed: dict[str, str] = {}
     for names in groups.values():
-        job = Job(subject, names[0], options.threads, options.batch_sizes[1], options.repeats, "", 0.0)
-        done = run_worker(replace(job, prepare=[1, options.batch_sizes[1]], convert=names), workdir, options.timeout)
+        batches = [1, options.batch_sizes[1]]
+        job = Job(subject, names[0], options.threads, batches[1], options.repeats, "", 0.0, prepare=batches)
+        done = run_worker(replace(job, convert=names), workdir, options.timeout)
         failed.update(done.get("failed", {}) if done.get("ok") else dict.fromkeys(names, done.get("error")))
     return failed

@@ -51,7 +51,7 @@ class Job:
     batch_invariant: bool = True
     eval_batch: int | None = None
     prepare: list[int] = field(default_factory=list)
-    # A conversion job converts every format named here (default: `format`) in its one process: LiteRT's fp32 and
+    # A conversion job converts every format named here in its one process: LiteRT's fp32 and
     # int8 share one TensorFlow import (7.1 s on the AMD EPYC without AVX-512).
     convert: list[str] = field(default_factory=list)
 

@@ -43,7 +43,7 @@ def _format(job: Job):
 def convert(job: Job) -> dict[str, str]:
     """Each format's offline conversion in turn; a failing one is reported by name and the others still run."""
     failed = {}
-    for name in job.convert or [job.format]:
+    for name in job.convert:
         fmt, load_object = _format(replace(job, format=name))
         try:
             load_object(fmt.prepare)(job.subject, fmt, job.prepare)
