@@ -70,6 +70,43 @@ def test_weights_are_scikit_learns_sublinear_tfidf():
         assert (np.diff(kept) > 0).all(), "ids in ascending order"
 
 
+def test_per_kind_norm_gives_words_and_characters_unit_length_each():
+    """norm "per-kind": scikit-learn's sublinear TF-IDF of the word n-grams and of the character n-grams, each
+    L2-normalised, summed per bucket; the cap keeps the largest sums and does not normalise again."""
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    spec = NgramSpec(buckets=2048, norm="per-kind")
+    train = TEXTS * 3 + ["piscine hors sol", "figurine pop marvel"]
+    idf = fit_idf(spec, train)
+
+    def kind(texts, k):
+        rows = [spec.kind_counts(t)[k] for t in texts]
+        data = [(c, r, i) for r, row in enumerate(rows) for i, c in row.items()]
+        values, r, c = zip(*data) if data else ((), (), ())
+        return csr_matrix((values, (r, c)), shape=(len(texts), spec.buckets), dtype=np.float64)
+
+    tfidf = TfidfTransformer(sublinear_tf=True)
+    tfidf.fit(kind(train, 0) + kind(train, 1))  # one IDF per bucket over both kinds, as fit_idf
+    np.testing.assert_allclose(tfidf.idf_, idf, rtol=1e-6)
+    theirs = sum(tfidf.transform(kind(TEXTS, k)).toarray() for k in (0, 1))
+    ids, weights = HashedNgrams(spec, idf)(TEXTS)
+    ours = np.zeros((len(TEXTS), spec.buckets))
+    for r in range(len(TEXTS)):
+        np.add.at(ours[r], ids[r], weights[r])
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    assert np.linalg.norm(ours[1]) > 1.1, "two unit-length kinds, not one unit vector"
+    capped_ids, capped = HashedNgrams(NgramSpec(buckets=2048, norm="per-kind", max_features=8), idf)([TEXTS[1]])
+    top = sorted(zip(-weights[1], ids[1]))[:8]
+    assert sorted(capped_ids[0].tolist()) == sorted(int(i) for _, i in top)
+    np.testing.assert_allclose(sorted(capped[0]), sorted(-w for w, _ in top), rtol=1e-6)
+    with pytest.raises(ValueError, match="norm"):
+        NgramSpec(norm="l1")
+    assert NgramSpec.from_dict({**spec.__dict__, "norm": "per-kind"}).norm == "per-kind"
+    old = {k: v for k, v in spec.__dict__.items() if k != "norm"}
+    assert NgramSpec.from_dict(old).norm == "joint", "a manifest from before `norm` keeps its rule"
+
+
 def test_cap_keeps_the_largest_weights_then_renormalises():
     spec, capped = NgramSpec(buckets=4096), NgramSpec(buckets=4096, max_features=8)
     idf = fit_idf(spec, TEXTS)
@@ -130,7 +167,8 @@ HOSTILE = [
 ]
 
 
-def test_the_pages_javascript_computes_the_same_features(tmp_path):
+@pytest.mark.parametrize("norm", ["joint", "per-kind"])
+def test_the_pages_javascript_computes_the_same_features(tmp_path, norm):
     """preprocess.js's hashedNgrams under Node against runtime/ngrams.py: the same ids, the same weights."""
     import json
     import shutil
@@ -150,7 +188,7 @@ def test_the_pages_javascript_computes_the_same_features(tmp_path):
         "const rows = texts.map((t) => hashedNgrams(t, spec, Float32Array.from(idf)).map((a) => Array.from(a)));\n"
         'console.log(JSON.stringify({ rows, check: crc32(new TextEncoder().encode("123456789")) }));\n'
     )
-    spec = NgramSpec(buckets=4096, max_features=48, seed=5)
+    spec = NgramSpec(buckets=4096, max_features=48, seed=5, norm=norm)
     encoder = HashedNgrams(spec, fit_idf(spec, TEXTS + HOSTILE))
     texts = TEXTS + HOSTILE
     payload = {"texts": texts, "spec": {**spec.__dict__}, "idf": encoder.idf.tolist()}

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..models.config import ModelConfig
 from ..models.registry import config_of
 from ..run import Run
-from ..runtime.ngrams import TOKENIZER, HashedNgrams
+from ..runtime.ngrams import NORMS, TOKENIZER, HashedNgrams
 from ..tables.text_kinds import get_text_kind
 from .keras_onnx import convert, load_keras, native
 
@@ -31,12 +31,12 @@ def text_section(run: Run, bundle: Path) -> tuple[dict, list[str]]:
     files = encoder.save(bundle, spec_file=False)
     return {
         "kind": KIND,
-        **asdict(encoder.spec),  # buckets, word_ngrams, char_ngrams, max_words, max_features, seed
+        **asdict(encoder.spec),  # buckets, word_ngrams, char_ngrams, max_words, max_features, seed, norm
         "tokenizer": TOKENIZER,
         "feature_prefixes": {"word": "w:", "char": "c:"},
         "char_padding": " ",
         "hash": "zlib.crc32(utf-8 bytes, seed) % buckets",
-        "weighting": "(1 + ln tf) * idf, idf = ln((1 + n) / (1 + df)) + 1, L2-normalised over the kept ids",
+        "weighting": NORMS[encoder.spec.norm],
         "keep": "largest weights, ties to the smaller id; fed in ascending id order",
         "idf": files[0],
         "idf_format": "little-endian float32, one per bucket",

@@ -28,6 +28,7 @@ class TextBranch:
     dropout: float = 0.2  # inside the LSTMs / after each Conv1D
     dense: int = 128  # the text head's Dense -> BN -> Dropout; 0: none, the branch's features go to the fusion
     dense_dropout: float = 0.3
+    ngram_norm: str = "joint"  # ngram-bag only: runtime/ngrams.py's `norm` (joint | per-kind)
 
 
 @dataclass(frozen=True)

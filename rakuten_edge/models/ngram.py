@@ -1,4 +1,5 @@
-"""The sixth model's text branch: a bag of hashed word and character n-grams, TF-IDF weighted, into a dense layer.
+"""The sixth model's text branch: a bag of hashed word and character n-grams, TF-IDF weighted, then the text head
+(none in the seed preset: the logits are linear in the bag, registry.py says why).
 
 Why this design (benchmarks/README, "Real text"): on 8,000 real product texts a linear model over TF-IDF n-grams beats
 the seed's sequence branches by 12-14 points, because it needs no word order and learns a weight per n-gram from a
@@ -17,7 +18,8 @@ from .config import ModelConfig, TextBranch
 
 def spec_of(config: ModelConfig) -> NgramSpec:
     """The n-gram rule of a config: buckets = text.max_tokens, features kept per text = text.sequence_length."""
-    return NgramSpec(buckets=config.text.max_tokens, max_features=config.text.sequence_length)
+    text = config.text
+    return NgramSpec(buckets=text.max_tokens, max_features=text.sequence_length, norm=text.ngram_norm)
 
 
 def ngram_input(config: ModelConfig, cls_dim: int | None = None) -> tuple:

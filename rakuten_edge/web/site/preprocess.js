@@ -216,7 +216,7 @@ export function imageTensor(pixels) { // float32(x) / 255: one rounding of the e
 
 // ----------------------------------------------------------------------------------------------- hashed n-grams
 // runtime/ngrams.py, step for step: Keras tokens, word and character n-grams, CRC-32 into buckets, sublinear
-// TF-IDF, the largest weights kept, L2-normalised, ids ascending.
+// TF-IDF (per kind where spec.norm is "per-kind"), the largest weights kept, L2-normalised, ids ascending.
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -250,15 +250,29 @@ export function ngramFeatures(text, spec) {
   return out;
 }
 
+function tfidf(counts, idf) { // Map id -> tf  =>  Map id -> (1 + ln tf) * idf
+  return new Map([...counts].map(([id, tf]) => [id, (1 + Math.log(tf)) * idf[id]]));
+}
+
 export function hashedNgrams(text, spec, idf) { // -> [ids Int32Array, weights Float32Array], one row
-  const counts = new Map();
+  const perKind = (spec.norm || "joint") === "per-kind"; // a manifest before `norm` existed: joint
+  const counts = [new Map(), new Map()]; // word n-grams, character n-grams
   for (const feature of ngramFeatures(text, spec)) {
     const id = crc32(UTF8_OUT.encode(feature), spec.seed) % spec.buckets;
-    counts.set(id, (counts.get(id) || 0) + 1);
+    const kind = perKind && feature[0] === "c" ? counts[1] : counts[0];
+    kind.set(id, (kind.get(id) || 0) + 1);
   }
-  const weighted = [...counts].map(([id, tf]) => [id, (1 + Math.log(tf)) * idf[id]]);
-  const kept = weighted.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, spec.max_features);
-  const norm = Math.sqrt(kept.reduce((sum, [, w]) => sum + w * w, 0));
+  let weighted = tfidf(counts[0], idf);
+  if (perKind) {
+    const summed = new Map();
+    for (const kind of [weighted, tfidf(counts[1], idf)]) {
+      const kindNorm = Math.sqrt([...kind.values()].reduce((sum, w) => sum + w * w, 0));
+      for (const [id, w] of kind) summed.set(id, (summed.get(id) || 0) + w / kindNorm);
+    }
+    weighted = summed;
+  }
+  const kept = [...weighted].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, spec.max_features);
+  const norm = perKind ? 1 : Math.sqrt(kept.reduce((sum, [, w]) => sum + w * w, 0));
   kept.sort((a, b) => a[0] - b[0]);
   const width = Math.max(1, kept.length);
   const ids = new Int32Array(width);
