@@ -48,6 +48,8 @@ VARIANTS = {
     "linear": {**LINEAR, "training": {"learning_rate": 1e-3}},
     # the same with a 3x step (the ngram seed preset since 2026-12-01): `linear` was still falling at epoch 10
     "linear-lr3e-3": {**LINEAR, "training": {"learning_rate": 3e-3}},
+    # no text head, the seed's hidden fusion layer kept: the image features meet the bag in a hidden layer
+    "linear-text-lr3e-3": {"text": {"dense": 0}, "fusion": {"dense": 256}, "training": {"learning_rate": 3e-3}},
     # and the word and character n-grams normalised apart (runtime/ngrams.py's norm "per-kind")
     "linear-lr3e-3-per-kind": {
         "text": {"dense": 0, "ngram_norm": "per-kind"},
