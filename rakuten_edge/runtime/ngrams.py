@@ -91,7 +91,10 @@ class NgramSpec:
         return out
 
     def counts(self, text: str) -> Counter[int]:
-        return sum(self.kind_counts(text), Counter())
+        # One Counter straight from the features: the runtime's path for "joint". Summing kind_counts' two instead
+        # took 0.48-0.76 ms a real text against 0.30-0.49 this way (interleaved runs, AMD EPYC without AVX-512).
+        seed, buckets = self.seed, self.buckets
+        return Counter(zlib.crc32(utf8(f), seed) % buckets for f in self.features(text))
 
     def kind_counts(self, text: str) -> tuple[Counter[int], Counter[int]]:
         """Occurrences per id of the word n-grams, then of the character n-grams."""
