@@ -1,13 +1,15 @@
 """Issue 21's goals in one run: OIP against /v1, Ray Serve against one process, reload under load, RSS over time.
 
     .venv/bin/python benchmarks/serve_goals.py BUNDLES_DIR IMAGES_DIR [--model cnn3-int8] [--requests 2000]
-        [--out bench-results/serve-goals] [--skip ray] [--replicas 1 2] [--ray-env default throughput-optimized]
+        [--out bench-results/serve-goals] [--skip ray] [--replicas 1 2] [--ray-ingress proxy haproxy]
+        [--ray-env default throughput-optimized haproxy-1-thread]
 
 BUNDLES_DIR holds several bundles (all are served; --model is /v1's default and the one loaded). Every server binds
 127.0.0.1 on a free port and is stopped at the end of its part; every loop has a fixed count. Rows:
 - v1 / v2: `requests` requests at concurrency 32 on /v1/predict (multipart) and on /v2/models/M/infer (binary
   extension), same server, bundle and images, alternated in two rounds;
-- ray: the same /v1 load on `serve --engine ray --replicas 2` (Ray's processes share the same cores);
+- ray: the same /v1 load on `serve --engine ray --replicas 2 --ray-ingress I` (Ray's processes share the same
+  cores), then 16 answers against the runtime's and a bad image's status;
 - reload: 2,000 requests at concurrency 8 on /v1 while a new bundle is added and reloaded, then a corrupted one;
   every answer must be a 200 from the old default model;
 - rss: 500 warm-up requests, then 5,000 spread over every model on /v2; the server's RSS before and after.
@@ -26,11 +28,13 @@ import threading
 import time
 from pathlib import Path
 
-from load import _body, _rss_mb, _start
+from load import BOUNDARY, TEXT, _body, _rss_mb, _start
 
 from rakuten_edge.machine import describe
+from rakuten_edge.serve import RAY_INGRESSES
 
 KEY = "bench"
+MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
 def oip_body(image: bytes, text: str) -> tuple[bytes, dict]:
@@ -90,6 +94,8 @@ def load(port: int, path: str, bodies: list, requests: int, concurrency: int, mu
 ROLES = (  # the first pattern a process's command line holds names its role
     ("ServeReplica", "replicas"),
     ("ProxyActor", "ray proxy"),
+    ("HAProxyManager", "haproxy manager"),
+    ("bin/haproxy", "haproxy"),
     ("ServeController", "ray controller"),
     ("raylet", "raylet"),
     ("gcs_server", "ray gcs"),
@@ -142,27 +148,49 @@ def protocols(args, folder: Path, multipart: list, binary: list) -> list[dict]:
 
 
 # Ray Serve's own switches, one row each (its docs: "Enable High Throughput on Ray Serve"); the server and Ray's
-# processes it starts inherit them. Direct ingress stays off: it gives each replica a port of its own for a load
-# balancer (HAProxy) to front, where `serve --port` promises one.
+# processes it starts inherit them. Direct ingress stays off here: `--ray-ingress haproxy` is the served way to it.
 RAY_ENVS = {
     "default": {},
     "throughput-optimized": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0"},
+    "haproxy-1-thread": {"RAY_SERVE_HAPROXY_NBTHREAD": "1"},  # Ray's default runs HAProxy on 4 threads
 }
 
 
-def ray_rows(args, folder: Path, multipart: list) -> list[dict]:
+def answers(port: int, bundle: Path, raw: list) -> dict:
+    """The server's /v1 answers against the runtime's on the same products, and a bad image's status and body."""
+    from rakuten_edge.runtime import load as load_bundle
+
+    clf, same = load_bundle(bundle), 0
+    for image, _ in raw[:16]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("POST", "/v1/predict", body=_body(image), headers={"X-API-Key": KEY, **MULTIPART})
+        got = json.loads(conn.getresponse().read())
+        best = clf.prediction(clf.predict_proba([image], [TEXT])[0], 3)
+        same += got["prdtypecode"] == best.prdtypecode and abs(got["probability"] - best.probability) <= 1e-5
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/v1/predict", body=_body(b"not an image"), headers={"X-API-Key": KEY, **MULTIPART})
+    bad = conn.getresponse()
+    return {"same_answers": f"{same}/{min(16, len(raw))}", "bad_image": f"{bad.status} {bad.read()[:120].decode()}"}
+
+
+def ray_rows(args, folder: Path, multipart: list, raw: list) -> list[dict]:
     rows = []
-    for variant in args.ray_env:
-        for replicas in args.replicas:
-            extra = ["--api-key", KEY, "--engine", "ray", "--replicas", str(replicas)]
-            proc, port = _start(folder / args.model, 2.0, extra, ready_s=300, env=RAY_ENVS[variant])
-            try:
-                load(port, "/v1/predict", multipart, 200, 32)
-                row = measured(lambda port=port: load(port, "/v1/predict", multipart, args.requests, 32))
-                rows.append({"engine": f"ray, {replicas} replicas, {variant}", **row})
-            finally:
-                proc.terminate()
-                proc.wait(60)
+    for ingress in args.ray_ingress:
+        for variant in args.ray_env:
+            for replicas in args.replicas:
+                extra = ["--api-key", KEY, "--engine", "ray", "--replicas", str(replicas), "--ray-ingress", ingress]
+                proc, port = _start(folder / args.model, 2.0, extra, ready_s=300, env=RAY_ENVS[variant])
+                try:
+                    load(port, "/v1/predict", multipart, 200, 32)
+                    row = measured(lambda port=port: load(port, "/v1/predict", multipart, args.requests, 32))
+                    checks = answers(port, folder / args.model, raw)
+                finally:
+                    stopping = time.perf_counter()
+                    proc.terminate()
+                    proc.wait(120)
+                stop_s = round(time.perf_counter() - stopping, 1)
+                engine = f"ray, {replicas} replicas, {ingress}, {variant}"
+                rows.append({"engine": engine, **row, **checks, "stop_s": stop_s})
     return rows
 
 
@@ -225,6 +253,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--replicas", type=int, nargs="+", default=[2], help="Ray Serve rows, one per count")
     parser.add_argument("--ray-env", nargs="+", default=["default"], choices=sorted(RAY_ENVS))
+    parser.add_argument("--ray-ingress", nargs="+", default=["proxy", "haproxy"], choices=sorted(RAY_INGRESSES))
     parser.add_argument("--skip", nargs="*", default=[], choices=["protocols", "ray", "reload", "rss"])
     parser.add_argument("--out", type=Path, default=Path("bench-results/serve-goals"))
     args = parser.parse_args()
@@ -235,12 +264,12 @@ def main() -> None:
         parser.error(f"no .jpg in {args.images}")
     texts = ["Piscine tubulaire ronde", "Lot de 3 figurines Pop", "Coque de protection iPhone", "Jeu de société"]
     raw = [(p.read_bytes(), texts[i % 4]) for i, p in enumerate(images)]
-    multipart = [(_body(image), {"Content-Type": "multipart/form-data; boundary=rakutenedgeload"}) for image, _ in raw]
+    multipart = [(_body(image), MULTIPART) for image, _ in raw]
     binary = [oip_body(image, text) for image, text in raw]
     report = {"machine": describe(), "bundles": str(args.bundles), "model": args.model}
     parts = {
         "protocols": lambda: protocols(args, args.bundles, multipart, binary),
-        "ray": lambda: ray_rows(args, args.bundles, multipart),
+        "ray": lambda: ray_rows(args, args.bundles, multipart, raw),
         "reload": lambda: reload_row(args, args.bundles, multipart),
         "rss": lambda: rss_row(args, args.bundles, binary),
     }

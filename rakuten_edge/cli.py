@@ -14,6 +14,7 @@ from .choices import Engine, Preset, Provider, QuantMode
 from .cli_render import echo_json
 from .errors import UserError
 from .quiet import quiet_tensorflow_import
+from .serve import RAY_INGRESSES
 from .tables.engines import ENGINES
 
 # Before any TensorFlow import: its C++ start-up lines stay off the user's terminal (export --verbose shows them).
@@ -30,6 +31,9 @@ def model_choices() -> type[Enum]:
 ModelKey = model_choices()
 BACKEND_HELP = f"Pin the engine ({', '.join(ENGINES)}); default: the bundle's tuning for this CPU, else onnxruntime."
 PRECISION_HELP = "Pin the engine's precision (openvino: f32 or bf16); default: the tuned or the graph's own."
+RAY_INGRESS_HELP = "With --engine ray, how HTTP reaches the replicas: " + "; ".join(
+    f"{name}: {ingress.help}" for name, ingress in RAY_INGRESSES.items()
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -190,6 +194,7 @@ def serve_cmd(
     autoscaling: Optional[str] = typer.Option(
         None, help="With --engine ray: Ray Serve's autoscaling_config as JSON, e.g. '{\"max_replicas\": 8}'."
     ),
+    ray_ingress: str = typer.Option("proxy", help=RAY_INGRESS_HELP),
 ) -> None:
     """Serve bundles over HTTP (FastAPI): /v1 (the default model), /v2 (Open Inference Protocol), /metrics."""
     from .serve import RayOptions, ServeOptions, serve
@@ -206,7 +211,7 @@ def serve_cmd(
         backend=backend,
         precision=precision,
     )
-    serve(bundles or None, options, RayOptions.of(engine, replicas, ray_address, autoscaling))
+    serve(bundles or None, options, RayOptions.of(engine, replicas, ray_address, autoscaling, ray_ingress))
 
 
 @app.command("web")

@@ -37,6 +37,9 @@ def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
         (["--engine", "ray", "--autoscaling", "{max"], "--autoscaling is not JSON"),
         (["--engine", "ray", "--autoscaling", "[1]"], "must be a JSON object"),
         (["--engine", "ray", "--replicas", "0"], "--replicas must be at least 1"),
+        (["--ray-ingress", "haproxy"], "need --engine ray"),
+        (["--engine", "ray", "--ray-ingress", "nginx"], "--ray-ingress must be one of proxy, haproxy"),
+        (["--engine", "ray", "--ray-ingress", "haproxy", "--ray-address", "auto"], "is for a local Ray"),
     ],
 )
 def test_ray_options_are_one_line_errors(tmp_path, monkeypatch, capsys, args, says):

