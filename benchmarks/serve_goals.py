@@ -12,7 +12,8 @@ BUNDLES_DIR holds several bundles (all are served; --model is /v1's default and 
   cores), then 16 answers against the runtime's and a bad image's status;
 - reload: 2,000 requests at concurrency 8 on /v1 while a new bundle is added and reloaded, then a corrupted one;
   every answer must be a 200 from the old default model;
-- rss: 500 warm-up requests, then 5,000 spread over every model on /v2; the server's RSS before and after.
+- rss: `--rss-warmup` warm-up requests per model, then `--rss-rounds` rounds of 5,000 spread over every model on
+  /v2; the server's RSS before and after each round.
 """
 
 from __future__ import annotations
@@ -230,15 +231,18 @@ def rss_row(args, folder: Path, binary: list) -> dict:
     names = sorted(p.name for p in folder.iterdir() if (p / "manifest.json").is_file())
     try:
         for name in names:
-            load(port, f"/v2/models/{name}/infer", binary, 500 // len(names) + 1, 8)
-        before = _rss_mb(proc.pid)
-        rows = [load(port, f"/v2/models/{n}/infer", binary, 5000 // len(names), 8) for n in names]
+            load(port, f"/v2/models/{name}/infer", binary, args.rss_warmup, 8)
+        rss, rows = [round(_rss_mb(proc.pid), 1)], []
+        for _ in range(args.rss_rounds):  # RSS after each round: warm-up growth levels off, a leak keeps climbing
+            rows += [load(port, f"/v2/models/{n}/infer", binary, 5000 // len(names), 8) for n in names]
+            rss.append(round(_rss_mb(proc.pid), 1))
         return {
             "models": names,
             "requests": sum(r["requests"] for r in rows),
             "errors": sum(r["errors"] for r in rows),
-            "rss_before_mb": round(before, 1),
-            "rss_after_mb": round(_rss_mb(proc.pid), 1),
+            "rss_before_mb": rss[0],
+            "rss_after_mb": rss[-1],
+            "rss_by_round_mb": rss,
         }
     finally:
         proc.terminate()
@@ -255,6 +259,8 @@ def main() -> None:
     parser.add_argument("--ray-env", nargs="+", default=["default"], choices=sorted(RAY_ENVS))
     parser.add_argument("--ray-ingress", nargs="+", default=["proxy", "haproxy"], choices=sorted(RAY_INGRESSES))
     parser.add_argument("--skip", nargs="*", default=[], choices=["protocols", "ray", "reload", "rss"])
+    parser.add_argument("--rss-warmup", type=int, default=500, help="rss: warm-up requests per model")
+    parser.add_argument("--rss-rounds", type=int, default=1, help="rss: rounds of 5,000 requests, RSS after each")
     parser.add_argument("--out", type=Path, default=Path("bench-results/serve-goals"))
     args = parser.parse_args()
     if not (args.bundles / args.model / "manifest.json").is_file():
