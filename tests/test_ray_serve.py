@@ -3,6 +3,7 @@ and the options' one-line errors. (`@serve.batch` runs only inside a replica, so
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,22 @@ def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
 def test_ray_options_are_one_line_errors(tmp_path, monkeypatch, capsys, args, says):
     code, err = _cli(monkeypatch, capsys, "serve", str(tmp_path), *args)
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.slow  # imports Ray in a subprocess (~5 s)
+@pytest.mark.ray
+def test_haproxy_ingress_without_haproxy_is_one_line(tmp_path):
+    """Without HAProxy's binary Ray's HAProxy actor would fail over and over and the server never answer: the command
+    stops first, before Ray starts (so no server binds anything here)."""
+    import subprocess
+
+    pytest.importorskip("ray.serve")
+    env = {**os.environ, "RAY_SERVE_HAPROXY_BINARY_PATH": str(tmp_path / "no-haproxy")}
+    env.pop("RAY_ADDRESS", None)
+    args = ["serve", str(tmp_path), "--engine", "ray", "--ray-ingress", "haproxy"]
+    done = subprocess.run([sys.executable, "-m", "rakuten_edge.cli", *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "--ray-ingress haproxy needs HAProxy" in done.stderr and "no-haproxy" in done.stderr
 
 
 @pytest.mark.slow  # a local Ray cluster and the toy bundle
