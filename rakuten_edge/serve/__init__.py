@@ -51,22 +51,25 @@ REPLICA_CPUS = 0.5
 
 @dataclass(frozen=True)
 class RayIngress:
-    """How HTTP reaches the replicas: Ray Serve's feature switches, set in the environment before Ray starts (its
-    processes read them once, at import)."""
+    """How HTTP reaches the replicas: Ray Serve's switch, set in the environment before Ray starts (its processes
+    read it once, at import)."""
 
-    env: dict[str, str]
+    haproxy: bool
     help: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        # Both ways, so a RAY_SERVE_ENABLE_HA_PROXY left in the shell cannot pick the other ingress.
+        return {"RAY_SERVE_ENABLE_HA_PROXY": "1" if self.haproxy else "0"}
 
 
 # Measured with benchmarks/serve_goals.py (2026-12-01, AMD EPYC without AVX-512, 2 cores; seed-size cnn3 int8,
-# 2 replicas, 2,000 real photos at concurrency 32): Ray's proxy 63.5 requests/s, the proxy spending 16.6 CPU s and the
-# replicas 41.5; HAProxy 114.5 requests/s, HAProxy 0.7 CPU s and the replicas 29.5; one plain process 147-155.
+# 2 replicas, 2,000 real photos at concurrency 32), two runs: Ray's proxy 63.5 / 58.1 requests/s, the proxy spending
+# 16.6-18.2 CPU s and the replicas 41.5-45.1; HAProxy 114.5 / 121.6 requests/s, HAProxy 0.7 CPU s and the replicas
+# 28-30; one plain process 122.5-155.2.
 RAY_INGRESSES = {
-    "proxy": RayIngress({}, "Ray Serve's HTTP proxy actor on each node (Ray's default)"),
-    "haproxy": RayIngress(
-        {"RAY_SERVE_ENABLE_HA_PROXY": "1"},
-        "Ray Serve's HAProxy on each node, in front of each replica's own HTTP server (direct ingress)",
-    ),
+    "proxy": RayIngress(False, "Ray Serve's HTTP proxy actor on each node (Ray's default)"),
+    "haproxy": RayIngress(True, "Ray Serve's HAProxy on each node, in front of each replica's own HTTP server"),
 }
 
 
@@ -97,9 +100,10 @@ class RayOptions:
             raise UserError("--replicas must be at least 1 and the CPUs per replica positive")
         if self.ingress not in RAY_INGRESSES:
             raise UserError(f"--ray-ingress must be one of {', '.join(RAY_INGRESSES)}, got {self.ingress!r}")
-        # A cluster's processes read the switches when its nodes start, not from this command's environment.
-        if RAY_INGRESSES[self.ingress].env and (self.address or os.environ.get("RAY_ADDRESS")):
-            env = " ".join(f"{k}={v}" for k, v in RAY_INGRESSES[self.ingress].env.items())
+        # A cluster's processes read the switch when its nodes start, not from this command's environment.
+        ingress = RAY_INGRESSES[self.ingress]
+        if ingress.haproxy and (self.address or os.environ.get("RAY_ADDRESS")):
+            env = " ".join(f"{k}={v}" for k, v in ingress.env.items())
             raise UserError(f"--ray-ingress {self.ingress} is for a local Ray; on a cluster start its nodes with {env}")
         return self
 

@@ -100,10 +100,10 @@ def _check_ingress(ingress: str) -> None:
     binary is there: without it Ray's HAProxy actor fails over and over and the deployment never answers."""
     from ray.serve._private import constants
 
-    wanted = RAY_INGRESSES[ingress].env.get("RAY_SERVE_ENABLE_HA_PROXY") == "1"
-    if wanted != constants.RAY_SERVE_ENABLE_HA_PROXY:
+    haproxy = RAY_INGRESSES[ingress].haproxy
+    if haproxy != constants.RAY_SERVE_ENABLE_HA_PROXY:
         raise UserError(f"--ray-ingress {ingress}: Ray Serve was imported in this process with the other ingress")
-    if wanted:
+    if haproxy:
         from ray.serve._private.haproxy import get_haproxy_binary
 
         try:
