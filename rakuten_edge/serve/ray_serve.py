@@ -22,6 +22,7 @@ from . import RAY_INGRESSES, RayOptions, ServeOptions, build_app, sources_of
 
 APP_NAME = "rakuten-edge"
 PATIENCE = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60", "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30"}
+PROXY_START_S = 180
 # No access log line per request, as the plain server runs uvicorn (serve/__init__.py): Ray Serve writes one in the
 # proxy and one in the replica for every request by default.
 LOGGING = {"enable_access_log": False, "log_level": "WARNING"}
@@ -128,6 +129,12 @@ def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocki
     # 2-core box missed once (a training and the test suite beside it). A cluster keeps its own settings.
     for name, seconds in PATIENCE.items():
         os.environ.setdefault(name, seconds)
+    if not (ray_options.address or os.environ.get("RAY_ADDRESS")):
+        # serve.start waits a fixed 60 s for the proxies: on 2 cores shared by the suite's two workers and two
+        # trainings the proxy took longer (2026-12-01), and the command stopped while Serve was still coming up.
+        from ray.serve._private import api
+
+        api.HTTP_PROXY_TIMEOUT = max(api.HTTP_PROXY_TIMEOUT, PROXY_START_S)
     try:
         ray.init(
             address=ray_options.address,
