@@ -95,6 +95,11 @@ class RayOptions:
             return None
         return cls(replicas, address, autoscaling=parse_autoscaling(autoscaling), ingress=ingress)
 
+    @property
+    def local(self) -> bool:
+        """Ray starts on this machine (no cluster address given, none in RAY_ADDRESS)."""
+        return not (self.address or os.environ.get("RAY_ADDRESS"))
+
     def check(self) -> RayOptions:
         if self.replicas < 1 or self.cpus_per_replica <= 0:
             raise UserError("--replicas must be at least 1 and the CPUs per replica positive")
@@ -102,7 +107,7 @@ class RayOptions:
             raise UserError(f"--ray-ingress must be one of {', '.join(RAY_INGRESSES)}, got {self.ingress!r}")
         # A cluster's processes read the switch when its nodes start, not from this command's environment.
         ingress = RAY_INGRESSES[self.ingress]
-        if ingress.haproxy and (self.address or os.environ.get("RAY_ADDRESS")):
+        if ingress.haproxy and not self.local:
             env = " ".join(f"{k}={v}" for k, v in ingress.env.items())
             raise UserError(f"--ray-ingress {self.ingress} is for a local Ray; on a cluster start its nodes with {env}")
         return self

@@ -96,10 +96,15 @@ def _check_bundles(bundles, options: ServeOptions) -> None:
     Models(sources, engine, make_batcher=None).load_all(default)
 
 
-def _check_ingress(ingress: str) -> None:
-    """The switch took (ray.serve imported earlier in this process read the environment before), and HAProxy's
-    binary is there: without it Ray's HAProxy actor fails over and over and the deployment never answers."""
-    from ray.serve._private import constants
+def _prepare_local_serve(ingress: str) -> None:
+    """For a Ray this command starts: the ingress switch took (ray.serve imported earlier in this process read the
+    environment before), HAProxy's binary is there (without it Ray's HAProxy actor fails over and over and the
+    deployment never answers), and Serve waits longer for its proxies."""
+    from ray.serve._private import api, constants
+
+    # serve.start waits a fixed 60 s for the proxies: on 2 cores shared by the suite's two workers and two trainings
+    # the proxy took longer (2026-12-01), and the command stopped while Serve was still coming up.
+    api.HTTP_PROXY_TIMEOUT = max(api.HTTP_PROXY_TIMEOUT, PROXY_START_S)
 
     haproxy = RAY_INGRESSES[ingress].haproxy
     if haproxy != constants.RAY_SERVE_ENABLE_HA_PROXY:
@@ -116,25 +121,22 @@ def _check_ingress(ingress: str) -> None:
 def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocking: bool = True):
     """Start (or join) Ray, run the application on options.host:options.port; blocks until interrupted."""
     options, ray_options = options.check(), ray_options.check()  # before Ray's import (2 s)
-    # Serve reads its switches once, when ray.serve is imported; the local Ray's processes inherit them.
-    os.environ.update(RAY_INGRESSES[ray_options.ingress].env)
+    # Serve reads its switches once, when ray.serve is imported; a local Ray's processes inherit them (a cluster's
+    # nodes keep the ones they were started with).
+    if ray_options.local:
+        os.environ.update(RAY_INGRESSES[ray_options.ingress].env)
     try:
         import ray
         from ray import serve
     except ImportError as exc:
         raise UserError(f"serve --engine ray needs its extra: pip install 'rakuten-edge[serve-ray]' ({exc})") from None
-    _check_ingress(ray_options.ingress)
+    if ray_options.local:
+        _prepare_local_serve(ray_options.ingress)
     _check_bundles(bundles, options)
     # A local Ray inherits these: Serve's controller kills a proxy that is not ready within 5 s, which a starved
     # 2-core box missed once (a training and the test suite beside it). A cluster keeps its own settings.
     for name, seconds in PATIENCE.items():
         os.environ.setdefault(name, seconds)
-    if not (ray_options.address or os.environ.get("RAY_ADDRESS")):
-        # serve.start waits a fixed 60 s for the proxies: on 2 cores shared by the suite's two workers and two
-        # trainings the proxy took longer (2026-12-01), and the command stopped while Serve was still coming up.
-        from ray.serve._private import api
-
-        api.HTTP_PROXY_TIMEOUT = max(api.HTTP_PROXY_TIMEOUT, PROXY_START_S)
     try:
         ray.init(
             address=ray_options.address,
