@@ -37,9 +37,9 @@ VARIANTS = {
     "bn-stats-off": {"training": {"bn_statistics_rows": 0}},
     "monitor-acc": {"training": {"monitor": "val_accuracy"}},
     "hidden-lr1e-3": {**HIDDEN, "training": {"learning_rate": 1e-3}},
-    "fusion-linear": {"text": {"dense": 128}, "fusion": {"dense": 0}, "training": {"learning_rate": 1e-3}},
+    "fusion-linear": {"text": HIDDEN["text"], "fusion": {"dense": 0}, "training": {"learning_rate": 1e-3}},
     "fusion-linear-nodrop": {
-        "text": {"dense": 128},
+        "text": HIDDEN["text"],
         "fusion": {"dense": 0, "dropout": 0.0},
         "training": {"learning_rate": 1e-3},
     },

@@ -36,7 +36,7 @@ def text_section(run: Run, bundle: Path) -> tuple[dict, list[str]]:
         "feature_prefixes": {"word": "w:", "char": "c:"},
         "char_padding": " ",
         "hash": "zlib.crc32(utf-8 bytes, seed) % buckets",
-        "weighting": NORMS[encoder.spec.norm],
+        "weighting": NORMS[encoder.spec.norm].words,
         "keep": "largest weights, ties to the smaller id; fed in ascending id order",
         "idf": files[0],
         "idf_format": "little-endian float32, one per bucket",

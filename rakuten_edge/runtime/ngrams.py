@@ -37,13 +37,24 @@ from .preprocess import keras_tokens
 
 IDF_FILE, SPEC_FILE = "ngram_idf.f32", "ngram.json"
 TOKENIZER = "keras lower_and_strip_punctuation, whitespace split"
+
+
 # "per-kind" gives the words and the characters one unit of length each; joint, the ~10x more numerous character
 # n-grams outweigh the words. Logistic regression on these features, 20,000 real texts, split seed 0, uncapped
 # (AMD EPYC, 2026-12-01): joint 0.7413, per-kind 0.7500, TF-IDF word 1-2 grams 0.7430.
-NORMS = {  # norm -> the manifest's words for the weighting
-    "joint": "(1 + ln tf) * idf, idf = ln((1 + n) / (1 + df)) + 1, L2-normalised over the kept ids",
-    "per-kind": "(1 + ln tf) * idf, idf = ln((1 + n) / (1 + df)) + 1, tf counted and L2-normalised within each "
-    "kind (word, char), summed per id; the kept ids not normalised again",
+@dataclass(frozen=True)
+class Norm:
+    per_kind: bool  # each kind (word, char) L2-normalised apart and summed per id; else the kept ids, jointly
+    words: str  # the manifest's words for the weighting
+
+
+NORMS = {
+    "joint": Norm(False, "(1 + ln tf) * idf, idf = ln((1 + n) / (1 + df)) + 1, L2-normalised over the kept ids"),
+    "per-kind": Norm(
+        True,
+        "(1 + ln tf) * idf, idf = ln((1 + n) / (1 + df)) + 1, tf counted and L2-normalised within each kind (word, "
+        "char), summed per id; the kept ids not normalised again",
+    ),
 }
 
 
@@ -131,22 +142,23 @@ class HashedNgrams:
         if idf.shape != (spec.buckets,):
             raise ValueError(f"idf holds {idf.shape} values, the spec has {spec.buckets} buckets")
         self.spec, self.idf = spec, idf.astype(np.float32)
+        self.per_kind = NORMS[spec.norm].per_kind
 
     def _weights(self, counts: Counter[int]) -> dict[int, float]:
         return {i: (1.0 + math.log(tf)) * float(self.idf[i]) for i, tf in counts.items()}
 
     def row(self, text: str) -> tuple[list[int], list[float]]:
-        if self.spec.norm == "joint":
-            weighted = self._weights(self.spec.counts(text))
-        else:
-            weighted = {}
+        if self.per_kind:
+            weighted: dict[int, float] = {}
             for counts in self.spec.kind_counts(text):
                 kind = self._weights(counts)
-                norm = math.sqrt(sum(w * w for w in kind.values()))
+                length = math.sqrt(sum(w * w for w in kind.values()))
                 for i, w in kind.items():
-                    weighted[i] = weighted.get(i, 0.0) + w / norm
+                    weighted[i] = weighted.get(i, 0.0) + w / length
+        else:
+            weighted = self._weights(self.spec.counts(text))
         kept = sorted(weighted.items(), key=lambda iw: (-iw[1], iw[0]))[: self.spec.max_features]
-        norm = math.sqrt(sum(w * w for _, w in kept)) if self.spec.norm == "joint" else 1.0
+        norm = 1.0 if self.per_kind else math.sqrt(sum(w * w for _, w in kept))
         kept.sort()
         return [i for i, _ in kept], [w / norm if norm else 0.0 for _, w in kept]
 

@@ -121,10 +121,13 @@ def _prepare_local_serve(ingress: str) -> None:
 def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocking: bool = True):
     """Start (or join) Ray, run the application on options.host:options.port; blocks until interrupted."""
     options, ray_options = options.check(), ray_options.check()  # before Ray's import (2 s)
-    # Serve reads its switches once, when ray.serve is imported; a local Ray's processes inherit them (a cluster's
-    # nodes keep the ones they were started with).
+    # Serve reads its switches once, when ray.serve is imported, and a local Ray's processes inherit them; a
+    # cluster's nodes keep the ones they were started with. PATIENCE: Serve's controller kills a proxy that is not
+    # ready within 5 s, which a starved 2-core box missed once (a training and the test suite beside it).
     if ray_options.local:
         os.environ.update(RAY_INGRESSES[ray_options.ingress].env)
+        for name, seconds in PATIENCE.items():
+            os.environ.setdefault(name, seconds)
     try:
         import ray
         from ray import serve
@@ -133,10 +136,6 @@ def serve_on_ray(bundles, options: ServeOptions, ray_options: RayOptions, blocki
     if ray_options.local:
         _prepare_local_serve(ray_options.ingress)
     _check_bundles(bundles, options)
-    # A local Ray inherits these: Serve's controller kills a proxy that is not ready within 5 s, which a starved
-    # 2-core box missed once (a training and the test suite beside it). A cluster keeps its own settings.
-    for name, seconds in PATIENCE.items():
-        os.environ.setdefault(name, seconds)
     try:
         ray.init(
             address=ray_options.address,
