@@ -30,7 +30,9 @@ def model_choices() -> type[Enum]:
 
 ModelKey = model_choices()
 BACKEND_HELP = f"Pin the engine ({', '.join(ENGINES)}); default: the bundle's tuning for this CPU, else onnxruntime."
-PRECISION_HELP = "Pin the engine's precision (openvino: f32 or bf16); default: the tuned or the graph's own."
+PRECISION_HELP = "Pin the engine's precision ({}); default: the tuned or the graph's own.".format(
+    "; ".join(f"{n}: {' or '.join(p for p in e.precisions if p)}" for n, e in ENGINES.items() if any(e.precisions))
+)
 RAY_INGRESS_HELP = "With --engine ray, how HTTP reaches the replicas: " + "; ".join(
     f"{name}: {ingress.help}" for name, ingress in RAY_INGRESSES.items()
 )

@@ -36,11 +36,11 @@ ALLOWED_THIRD_PARTY = {
 }
 
 
-def adapter_packages() -> dict[str, str]:
-    """{adapter module: the package it wraps}, from the engine table."""
+def adapter_packages() -> dict[str, set[str]]:
+    """{adapter module: the packages it wraps}, from the engine table."""
     from rakuten_edge.tables.engines import ENGINES
 
-    return {e.adapter.partition(":")[0]: e.module for e in ENGINES.values()}
+    return {e.adapter.partition(":")[0]: set(e.modules) for e in ENGINES.values()}
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def check(root: Path) -> list[str]:
             if dst is None:
                 allowed = ALLOWED_THIRD_PARTY.get(LAYERS[src_layer][0])
                 if allowed is not None and imp.importer in adapters:
-                    allowed = allowed | {adapters[imp.importer]}
+                    allowed = allowed | adapters[imp.importer]
                 third = imp.imported.split(".")[0]
                 if allowed is not None and third and not _stdlib(third) and third not in allowed:
                     problems.append(f"{where}: {LAYERS[src_layer][0]} imports {third} (allowed: {sorted(allowed)})")

@@ -30,12 +30,14 @@ def bundle(toy_bundle, tmp_path):
     return copy
 
 
-def test_openvino_answers_like_onnxruntime(bundle, prepared_dir):
+@pytest.mark.parametrize("backend", ["openvino", "split"])
+def test_openvino_answers_like_onnxruntime(bundle, prepared_dir, backend):
+    """OpenVINO on the whole graph, and the split engine (the image tower on OpenVINO, the rest on onnxruntime)."""
     pytest.importorskip("openvino")
     from rakuten_edge.data.prepared import load_split
 
     val = load_split(prepared_dir, "val").head(64)
-    ort_clf, ov_clf = load(bundle), load(bundle, backend="openvino", precision="f32")
+    ort_clf, ov_clf = load(bundle), load(bundle, backend=backend, precision="f32")
     assert ov_clf.providers[0].startswith("OpenVINO") and ov_clf.choice == "pinned"
     a = ort_clf.run(ort_clf.encode(val.pixels, val.texts))
     b = ov_clf.run(ov_clf.encode(val.pixels, val.texts))
@@ -121,3 +123,23 @@ def test_pinned_failures_are_one_line(bundle, prepared_dir):
     )
     lines = cli.stderr.strip().splitlines()
     assert cli.returncode == 2 and len(lines) == 1 and "unknown backend 'nope'" in lines[0], cli.stderr
+
+
+def test_a_retune_measures_again_a_candidate_that_failed_before(bundle, prepared_dir, tmp_path, capsys):
+    """`tune` again (what the refusal tells the user to do) measures and gates every candidate afresh: a verdict
+    recorded for this CPU must not stop its worker, or a failed candidate could never pass again."""
+    from rakuten_edge.data.prepared import load_split
+    from rakuten_edge.tune.worker import main
+
+    candidate = {"backend": "onnxruntime", "precision": None, "threads": 1}
+    _tuning(bundle, cpu_signature(), candidate, passed=False)
+    val = load_split(prepared_dir, "val").head(8)
+    clf = load(bundle)
+    np.savez(tmp_path / "feeds.npz", **clf.encode(val.pixels, val.texts))
+    spec = {"bundle": str(bundle), "setting": candidate, "job": "latency", "runs": 3, "batch": 4}
+    spec |= {"feeds": str(tmp_path / "feeds.npz"), "probs": str(tmp_path / "probs.npy")}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    capsys.readouterr()
+    main(str(tmp_path / "spec.json"))
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["p50_ms"] > 0 and np.load(tmp_path / "probs.npy").shape == (8, len(clf.labels))

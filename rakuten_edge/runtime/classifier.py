@@ -50,10 +50,13 @@ class Classifier:
         backend: str | None = None,
         precision: str | None = None,
         job: str = "latency",
+        *,
+        refuse_failed: bool = True,
     ):
         """`backend`/`precision` pin the engine; otherwise the bundle's tuning for this CPU and `job` (latency or
         throughput) chooses, else onnxruntime. `spin=False` stops onnxruntime's threads from busy-waiting between
-        calls: right when other work (image decoding, other sessions) shares the cores."""
+        calls: right when other work (image decoding, other sessions) shares the cores. A pin that this CPU's tuning
+        saw fail its gates is refused, unless `refuse_failed=False` (tune's worker, which measures it again)."""
         self.bundle = Path(bundle)
         self.manifest = read_manifest(self.bundle)
         m = self.manifest
@@ -63,7 +66,7 @@ class Classifier:
         pinned = EngineSetting(backend or DEFAULT, precision, threads) if backend or precision else None
         default = EngineSetting(DEFAULT, None, threads)
         choice = choose(self.bundle, m, job, pinned, default)
-        if choice.refused:
+        if choice.refused and refuse_failed:
             raise BundleError(
                 f"{self.bundle}: {pinned.label} failed its gates on this CPU ({choice.refused}); "
                 "run without --backend/--precision, or `rakuten-edge tune` again"

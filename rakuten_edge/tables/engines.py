@@ -19,7 +19,7 @@ DEFAULT = "onnxruntime"
 class EngineEntry:
     name: str
     adapter: str  # "module:Class" implementing runtime.engine.Engine
-    module: str  # the Python package it needs (checked before the adapter is imported)
+    modules: tuple[str, ...]  # the Python packages it needs (checked before the adapter is imported)
     extra: str  # the project's extra that installs it ("" = a core dependency)
     description: str = ""
     precisions: tuple[str | None, ...] = (None,)  # what tune tries (None: the graph's own precision)
@@ -30,7 +30,10 @@ class EngineEntry:
         return precision in self.lossy_precisions
 
     def available(self) -> bool:
-        return importlib.util.find_spec(self.module) is not None
+        return not self.missing()
+
+    def missing(self) -> list[str]:
+        return [m for m in self.modules if importlib.util.find_spec(m) is None]
 
 
 ENGINES: dict[str, EngineEntry] = {}
@@ -45,9 +48,11 @@ def get_engine(name: object) -> EngineEntry:
     if not isinstance(name, str) or name not in ENGINES:
         raise UserError(f"unknown backend {name!r} (choose {', '.join(ENGINES)})")
     entry = ENGINES[name]
-    if not entry.available():
-        how = f"pip install 'rakuten-edge[{entry.extra}]'" if entry.extra else f"pip install {entry.module}"
-        raise UserError(f"backend {name!r} needs the Python package {entry.module!r}, not installed here: {how}")
+    missing = entry.missing()
+    if missing:
+        how = f"pip install 'rakuten-edge[{entry.extra}]'" if entry.extra else f"pip install {' '.join(missing)}"
+        names = " and ".join(repr(m) for m in missing)
+        raise UserError(f"backend {name!r} needs the Python package {names}, not installed here: {how}")
     return entry
 
 
@@ -55,7 +60,7 @@ register_engine(
     EngineEntry(
         "onnxruntime",
         "rakuten_edge.runtime.engine_onnxruntime:OnnxRuntimeEngine",
-        "onnxruntime",
+        ("onnxruntime",),
         "",
         "onnxruntime's CPU (or CUDA) execution provider: the portable default",
     )
@@ -64,7 +69,7 @@ register_engine(
     EngineEntry(
         "openvino",
         "rakuten_edge.runtime.engine_openvino:OpenVinoEngine",
-        "openvino",
+        ("openvino",),
         "openvino",
         "Intel's OpenVINO on the CPU, reading the ONNX graph itself; f32 or bf16 (AMX / avx512_bf16 machines)",
         precisions=("f32", "bf16"),
@@ -75,11 +80,22 @@ register_engine(
     EngineEntry(
         "litert",
         "rakuten_edge.runtime.engine_litert:LiteRtEngine",
-        "ai_edge_litert",
+        ("ai_edge_litert",),
         "litert",
         "Google's LiteRT on the bundle's own flatbuffers (`export --litert`): f32 at batch 1 and 32, int8 row by row",
         precisions=("f32", "int8"),
         lossy_precisions=frozenset({"int8"}),
         bundle_section="litert",
+    )
+)
+register_engine(
+    EngineEntry(
+        "split",
+        "rakuten_edge.runtime.engine_split:SplitEngine",
+        ("openvino", "onnx"),
+        "openvino",
+        "the graph cut where the image tower ends: the tower on OpenVINO (f32 or bf16), the rest on onnxruntime",
+        precisions=("f32", "bf16"),
+        lossy_precisions=frozenset({"bf16"}),
     )
 )

@@ -27,6 +27,7 @@ def main(spec_path: str) -> None:
         precision=setting["precision"],
         threads=setting["threads"],
         job=spec["job"],
+        refuse_failed=False,  # a candidate that failed last time is measured and gated again, not skipped
     )
     feeds = dict(np.load(spec["feeds"]))
     load_s = time.perf_counter() - start
