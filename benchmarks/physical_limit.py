@@ -13,7 +13,10 @@ from rakuten_edge.tables.text_kinds import sequence_length
 
 def main(bundles: list[str], threads: int = 2) -> None:
     peaks = gemm_peak(threads)
-    print(f"achievable GEMM ({threads} threads): fp32 {peaks['fp32']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GFLOP/s")
+    bf16 = f", bf16 {peaks['bf16']:.0f} GFLOP/s ({peaks['bf16_engine']})" if "bf16" in peaks else ""
+    print(
+        f"achievable GEMM ({threads} threads): fp32 {peaks['fp32']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GFLOP/s{bf16}"
+    )
     for bundle in bundles:
         text = read_manifest(bundle, verify=False)["preprocessing"]["text"]
         flops = count_flops(Path(bundle) / "model.onnx", sequence_length(text))

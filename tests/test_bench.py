@@ -13,6 +13,7 @@ from rakuten_edge.bench.core import COLUMNS, bench
 from rakuten_edge.bench.flops import count_flops
 from rakuten_edge.bench.subject import BenchOptions
 from rakuten_edge.models.config import TINY_IMAGE
+from rakuten_edge.tables.engines import ENGINES
 
 pytestmark = pytest.mark.xdist_group("bench")  # one bench of cnn2's seven formats (76 s), on one worker
 
@@ -44,7 +45,6 @@ def bench_result(trained_runs, bundles, prepared_dir, tmp_path_factory):
 def test_every_format_gets_a_row(bench_result):
     result, out = bench_result
     from rakuten_edge.models.registry import REGISTRY
-    from rakuten_edge.tables.engines import ENGINES
     from rakuten_edge.tables.formats import FORMATS
 
     formats = [r["format"] for r in result["rows"]]
@@ -82,6 +82,9 @@ def test_numbers_are_plausible(bench_result):
     assert by["onnx-fp32"]["accuracy"] == by["native"]["accuracy"]  # same model, same answers
     limit = bench_result[0]["physical_limit"]
     assert limit["peak_gflops"]["fp32"] > 0 and all(0 < r["efficiency_batch1"] < 1 for r in limit["rows"])
+    # the bf16 matrix peak, exactly where an installed engine computes bf16 natively (OpenVINO on AMX/avx512_bf16)
+    native = ENGINES["openvino"].available() and "bf16" in _openvino_precisions()
+    assert ("bf16" in limit["peak_gflops"]) == native and limit["peak_gflops"].get("bf16", 1) > 0
 
 
 @pytest.mark.slow  # a trained model (tiny preset)
@@ -261,3 +264,9 @@ def test_one_conversion_process_converts_each_format_and_names_the_failing_one(t
     assert failed == {"conv-bad": "RuntimeError: the converter crashed"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conv-a.tflite", "conv-b.tflite"]
     assert (tmp_path / "conv-b.tflite").read_text() == "[1, 8]"
+
+
+def _openvino_precisions() -> set[str]:
+    from rakuten_edge.runtime.engine_openvino import cpu_precisions
+
+    return cpu_precisions()

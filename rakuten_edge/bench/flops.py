@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from ..choices import Precision
 from ..run import Run
 from ..runtime.manifest import read_manifest
+from ..tables.engines import ENGINES
 from ..tables.formats import FORMATS, bundle_format, bundle_name
 from ..tables.text_kinds import sequence_length
 from .subject import BenchOptions
@@ -85,7 +87,8 @@ def _matmul_graph(path: Path, n: int) -> None:
 
 
 def gemm_peak(threads: int = 2, n: int = 1024, seconds: float = 2.0) -> dict[str, float]:
-    """Achievable GFLOP/s of an n x n x n GEMM in onnxruntime: fp32, and int8 (dynamic QUInt8/QInt8)."""
+    """Achievable GFLOP/s of an n x n x n GEMM in onnxruntime: fp32, and int8 (dynamic QUInt8/QInt8); and bf16 where
+    an engine computes it natively here ("bf16", with "bf16_engine" naming the engine)."""
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -102,15 +105,39 @@ def gemm_peak(threads: int = 2, n: int = 1024, seconds: float = 2.0) -> dict[str
             options = ort.SessionOptions()
             options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            session.run(None, {"A": a})
-            times, start = [], time.perf_counter()
-            while time.perf_counter() - start < seconds or len(times) < 3:
-                t0 = time.perf_counter()
-                session.run(None, {"A": a})
-                times.append(time.perf_counter() - t0)
-            peaks[name] = 2 * n**3 / float(np.median(times)) / 1e9
+            peaks[name] = 2 * n**3 / _median_s(partial(session.run, None, {"A": a}), seconds) / 1e9
+        bf16 = _bf16_seconds(fp32, a, threads, seconds)
+        if bf16:
+            peaks["bf16"] = 2 * n**3 / bf16[1] / 1e9
+            peaks["bf16_engine"] = bf16[0]
     peaks["int8"] = max(peaks.pop("int8_quint8"), peaks.pop("int8_qint8"))
     return peaks
+
+
+def _median_s(call, seconds: float) -> float:
+    call()
+    times, start = [], time.perf_counter()
+    while time.perf_counter() - start < seconds or len(times) < 3:
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _bf16_seconds(graph: Path, a: np.ndarray, threads: int, seconds: float) -> tuple[str, float] | None:
+    """The same GEMM in bfloat16 on the first installed engine that computes it natively here (OpenVINO on AMX or
+    avx512_bf16), through the engine table; None elsewhere. On such a CPU the fp32 peak understates the machine."""
+    from ..runtime.engine import EngineError, EngineOptions, open_engine
+
+    for entry in ENGINES.values():
+        if "bf16" not in entry.precisions or entry.bundle_section or not entry.available():
+            continue
+        try:  # an engine that cannot run this graph in bf16 here (no native bf16; split: no image tower) says so
+            engine = open_engine(graph, entry.name, EngineOptions(threads=threads, precision="bf16"))
+        except EngineError:
+            continue
+        return entry.name, _median_s(partial(engine.run, {"A": a}), seconds)
+    return None
 
 
 def efficiency(rows: list[dict], flops_by_model: dict[str, float], peaks: dict[str, float]) -> list[dict]:
@@ -120,7 +147,9 @@ def efficiency(rows: list[dict], flops_by_model: dict[str, float], peaks: dict[s
         total = flops_by_model.get(r["model"])
         if not total or not r.get("p50_ms"):
             continue
-        peak = peaks[FORMATS[r["format"]].precision.value]
+        fmt = FORMATS[r["format"]]
+        # an engine's own precision (OpenVINO's bf16) against its own peak where measured, else the graph's
+        peak = peaks.get(fmt.engine_precision or "", peaks[fmt.precision.value])
         b1 = total / (r["p50_ms"] / 1000) / 1e9
         bn = total * r["throughput_per_s"] / 1e9 if r.get("throughput_per_s") else None
         out.append(

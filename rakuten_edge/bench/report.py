@@ -81,7 +81,13 @@ def physical_markdown(result: dict) -> str:
     lines = [
         f"Achievable GEMM rate through onnxruntime ({result['threads']} threads, 1024³ MatMul): "
         f"fp32 {peaks['fp32']:.0f} GFLOP/s, int8 {peaks['int8']:.0f} GFLOP/s (dynamic quantization, best of "
-        "QUInt8/QInt8). FLOPs counted from each fp32 graph (Conv, MatMul, Gemm, LSTM).",
+        "QUInt8/QInt8)"
+        + (
+            f"; bf16 {peaks['bf16']:.0f} GFLOP/s on {peaks['bf16_engine']} (bf16 rows are held to it)"
+            if "bf16" in peaks
+            else ""
+        )
+        + ". FLOPs counted from each fp32 graph (Conv, MatMul, Gemm, LSTM).",
         "",
         "| model | format | GFLOP/item | GFLOP/s batch 1 | % of peak | GFLOP/s batch N | % of peak |",
         "|---|---|---|---|---|---|---|",
