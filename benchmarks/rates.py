@@ -18,12 +18,15 @@ def _feeds(clf, images: list[Path], batch: int):
     return clf.encode(pixels, [TEXT] * batch)
 
 
-def model_rate(bundle: Path, images: list[Path], batch: int = 32, seconds: float = 3.0, forced: bool = True) -> float:
+def model_rate(
+    bundle: Path, images: list[Path], batch: int = 32, seconds: float = 3.0, forced: bool = True, **load_options
+) -> float:
     """Items/s of the session alone over `batch`-row feeds built beforehand. forced: one call of `batch` rows (the
-    bench's figure); else the runtime's rule (row by row for a bundle that is not batch-invariant)."""
+    bench's figure); else the runtime's rule (row by row for a bundle that is not batch-invariant). `load_options`
+    go to `load()` (job, backend, precision, threads): the engine the bundle runs on."""
     from rakuten_edge.runtime import load
 
-    clf = load(bundle)
+    clf = load(bundle, **load_options)
     feeds = _feeds(clf, images, batch)
     size = batch if forced else None
     clf.run(feeds, size)
