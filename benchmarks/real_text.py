@@ -36,6 +36,8 @@ VARIANTS = {
     "default": {},
     "bn-stats-off": {"training": {"bn_statistics_rows": 0}},
     "monitor-acc": {"training": {"monitor": "val_accuracy"}},
+    "fused-bn-off": {"training": {"fused_batch_norms": False}},
+    "bf16-conv-off": {"training": {"bf16_convolutions": False}},  # a difference only where bf16 is native
     "hidden-lr1e-3": {**HIDDEN, "training": {"learning_rate": 1e-3}},
     "fusion-linear": {"text": HIDDEN["text"], "fusion": {"dense": 0}, "training": {"learning_rate": 1e-3}},
     "fusion-linear-nodrop": {
@@ -120,8 +122,10 @@ def train_row(model: str, data: Path, seed: int, variant: str, runs: Path, name:
     """One model row, in this (fresh) process: the seed preset with the variant's training settings."""
     from dataclasses import replace
 
+    from rakuten_edge.machine import cpu
     from rakuten_edge.models.registry import REGISTRY
     from rakuten_edge.training import train
+    from rakuten_edge.training.bf16_conv import native_bf16
 
     entry = REGISTRY[model]
     seed_config = entry.presets["seed"]
@@ -142,6 +146,9 @@ def train_row(model: str, data: Path, seed: int, variant: str, runs: Path, name:
         "best_epoch_val_accuracy": best["val_accuracy"],
         "val_accuracy_curve": [round(v, 4) for v in history["val_accuracy"]],
         "run": metrics["run"],
+        # what differs by machine: bfloat16 convolutions train only where the CPU computes bfloat16 natively
+        "cpu": cpu()[0],
+        "bf16_convolutions": seed_config.training.bf16_convolutions and native_bf16(),
     }
 
 

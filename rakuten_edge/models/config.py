@@ -55,6 +55,11 @@ class Training:
     # BatchNorm statistics recomputed over this many training rows after each epoch (0: Keras' moving averages
     # alone). Not a seed setting but a better estimate of the same quantity: see training/bn_statistics.py.
     bn_statistics_rows: int = 1024
+    # Training-call kernels of the Keras models (the saved model is stock either way): TensorFlow's fused batch norm
+    # (training/fused_bn.py) and, where the CPU computes bfloat16 natively, bfloat16 convolutions (bf16_conv.py).
+    # Switches so that benchmarks/real_text.py can show each one's effect on accuracy (variants *-off).
+    fused_batch_norms: bool = True
+    bf16_convolutions: bool = True
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,9 @@ def fit_keras(
         model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     # Training calls only, the saved model stays stock. cnn3 seed steps (benchmarks/train_speed.py): stock 69.9
     # samples/s, fused batch norms 93.7, + bfloat16 convolutions 114.7 (see fused_bn.py, bf16_conv.py).
-    fuse_batch_norms(model)
-    bf16_convolutions(model)
+    if t.fused_batch_norms:
+        fuse_batch_norms(model)
+    bf16_convolutions(model, None if t.bf16_convolutions else False)  # None: where this CPU has native bfloat16
     build_training_variables(model, train_inputs, y_train)
     best = ctx.checkpoints.best(".keras")
     early = keras.callbacks.EarlyStopping(monitor=t.monitor, patience=t.early_stopping_patience)
