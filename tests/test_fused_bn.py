@@ -32,15 +32,29 @@ def _train(fused: bool):
 
 @pytest.mark.slow  # trains a Keras model
 def test_fused_batch_norm_matches_keras(tmp_path):
+    from rakuten_edge.training.fused_bn import fuse_batch_norms
+
+    # One training call: the same arithmetic in another order, so float32 rounding only.
+    stock, fused = _model(), _model()
+    assert fuse_batch_norms(fused) == 1  # the 4-D one; the dense one keeps Keras' call
+    for model in (stock, fused):  # from zero, the moving variance after one call is 0.1 x the batch's variance
+        bn = model.get_layer("bn4d")
+        bn.moving_variance.assign(np.zeros(bn.moving_variance.shape, np.float32))
+    # (the unbiased-to-biased factor, 1 - 1/32768 here, is below what float32 rounding leaves in a variance)
+    x = np.random.default_rng(1).random((32, 32, 32, 1), dtype=np.float32)
+    np.testing.assert_allclose(fused(x, training=True), stock(x, training=True), atol=5e-5)
+    for attr in ("moving_mean", "moving_variance"):
+        got, want = getattr(fused.get_layer("bn4d"), attr).numpy(), getattr(stock.get_layer("bn4d"), attr).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7, err_msg=f"bn4d.{attr} after one call")
+    # Two epochs of SGD: the rounding grows with every step, and layers downstream amplify it (6 steps at lr 0.05
+    # moved one unit of the dense layer's batch-norm mean by 1.2% on an Intel Xeon with AMX, where the fused layer's
+    # own variables still agreed to 2e-3), so after training only the fused layer's variables are compared.
     stock, _, x = _train(False)
     fused, swapped, _ = _train(True)
-    assert swapped == 1  # the 4-D one; the dense one keeps Keras' call
-    for name in ("bn4d", "bn2d"):
-        for attr in ("moving_mean", "moving_variance", "gamma", "beta"):
-            got, want = getattr(fused.get_layer(name), attr).numpy(), getattr(stock.get_layer(name), attr).numpy()
-            np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-4, err_msg=f"{name}.{attr}")
-    # the same arithmetic in another order: float32 rounding only, after 6 steps
-    np.testing.assert_allclose(fused.predict(x, verbose=0), stock.predict(x, verbose=0), rtol=2e-3, atol=1e-4)
+    assert swapped == 1
+    for attr in ("moving_mean", "moving_variance", "gamma", "beta"):
+        got, want = getattr(fused.get_layer("bn4d"), attr).numpy(), getattr(stock.get_layer("bn4d"), attr).numpy()
+        np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-4, err_msg=f"bn4d.{attr} after training")
     fused.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")  # no custom object needed
     assert type(loaded.get_layer("bn4d")) is keras.layers.BatchNormalization

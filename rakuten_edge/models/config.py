@@ -57,7 +57,9 @@ class Training:
     bn_statistics_rows: int = 1024
     # Training-call kernels of the Keras models (the saved model is stock either way): TensorFlow's fused batch norm
     # (training/fused_bn.py) and, where the CPU computes bfloat16 natively, bfloat16 convolutions (bf16_conv.py).
-    # Switches so that benchmarks/real_text.py can show each one's effect on accuracy (variants *-off).
+    # Switches so that benchmarks/real_text.py can show each one's effect on accuracy (variants *-off). cnn3, 8,000
+    # real texts, 3 seeds, Intel Xeon with AMX: both on 0.6073 ± 0.0046, float32 convolutions 0.5971 ± 0.0047, Keras'
+    # batch norm 0.6029 ± 0.0061: neither lowers accuracy, so both stay on (benchmarks/README, "Real text").
     fused_batch_norms: bool = True
     bf16_convolutions: bool = True
 
