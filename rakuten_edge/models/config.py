@@ -46,14 +46,17 @@ class Training:
     batch_size: int = 64
     learning_rate: float = 1e-3
     schedule: str = "plateau"  # plateau (ReduceLROnPlateau) | cosine (CosineDecay)
-    monitor: str = "val_loss"  # EarlyStopping, ReduceLROnPlateau and the best checkpoint all watch it
+    # EarlyStopping, ReduceLROnPlateau and the best checkpoint all watch it. cnn3, 8,000 real texts, 3 seeds (Intel Xeon
+    # with AMX): val_loss 0.6073 ± 0.0046, val_accuracy 0.6096 ± 0.0032, within the spread: the seed's stays.
+    monitor: str = "val_loss"
     early_stopping_patience: int = 3
     plateau_factor: float = 0.5
     plateau_patience: int = 2
     encoder_learning_rate: float = 2e-5  # camembert-ft only: see training/torch_trainer.py
     seed: int = 42
     # BatchNorm statistics recomputed over this many training rows after each epoch (0: Keras' moving averages
-    # alone). Not a seed setting but a better estimate of the same quantity: see training/bn_statistics.py.
+    # alone). Not a seed setting but a better estimate of the same quantity: see training/bn_statistics.py. cnn3, 8,000
+    # real texts, 3 seeds (Intel Xeon with AMX): 0.6073 ± 0.0046 with it, 0.5517 ± 0.0229 without.
     bn_statistics_rows: int = 1024
     # Training-call kernels of the Keras models (the saved model is stock either way): TensorFlow's fused batch norm
     # (training/fused_bn.py) and, where the CPU computes bfloat16 natively, bfloat16 convolutions (bf16_conv.py).
