@@ -86,7 +86,7 @@ def _matmul_graph(path: Path, n: int) -> None:
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
-def gemm_peak(threads: int = 2, n: int = 1024, seconds: float = 2.0) -> dict[str, float]:
+def gemm_peak(threads: int = 2, n: int = 1024, seconds: float = 2.0) -> dict[str, float | str]:
     """Achievable GFLOP/s of an n x n x n GEMM in onnxruntime: fp32, and int8 (dynamic QUInt8/QInt8); and bf16 where
     an engine computes it natively here ("bf16", with "bf16_engine" naming the engine)."""
     import onnxruntime as ort
@@ -140,7 +140,7 @@ def _bf16_seconds(graph: Path, a: np.ndarray, threads: int, seconds: float) -> t
     return None
 
 
-def efficiency(rows: list[dict], flops_by_model: dict[str, float], peaks: dict[str, float]) -> list[dict]:
+def efficiency(rows: list[dict], flops_by_model: dict[str, float], peaks: dict[str, float | str]) -> list[dict]:
     """Achieved GFLOP/s at batch 1 and at the throughput batch, as a share of the matching precision's peak."""
     out = []
     for r in rows:
