@@ -58,6 +58,13 @@ VARIANTS = {
         "fusion": {"dense": 0},
         "training": {"learning_rate": 3e-3},
     },
+    # the preset, its step annealed to zero over 15 epochs (CosineDecay) instead of halved on a val_loss plateau
+    "linear-cosine15": {**LINEAR, "training": {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15}},
+    "linear-cosine15-per-kind": {
+        "text": {"dense": 0, "ngram_norm": "per-kind"},
+        "fusion": {"dense": 0},
+        "training": {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15},
+    },
 }
 
 
