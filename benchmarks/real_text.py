@@ -65,6 +65,14 @@ VARIANTS = {
         "fusion": {"dense": 0},
         "training": {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15},
     },
+    # the same without the image branch's dropout: on blank images its masks are the branch's only variation, noise
+    # that the linear fusion passes to the logits while training
+    "linear-cosine15-per-kind-imgdrop0": {
+        "image": {"dropout": 0.0},
+        "text": {"dense": 0, "ngram_norm": "per-kind"},
+        "fusion": {"dense": 0},
+        "training": {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15},
+    },
 }
 
 
