@@ -74,7 +74,8 @@ def main() -> None:
             key = {"model": args.model, "n": args.n, "epochs": args.epochs, "seed": seed, "variant": variant}
             if any(all(r.get(k) == v for k, v in key.items()) for r in results):
                 continue
-            runs = args.work / "runs" / f"{args.model}-{args.n}-s{seed}-{variant.replace(' ', '-')}"
+            # the epochs are in the name: a run of another length must not replace this one's folder
+            runs = args.work / "runs" / f"{args.model}-{args.n}-e{args.epochs}-s{seed}-{variant.replace(' ', '-')}"
             options = ["--image-size", args.image_size, "--epochs", args.epochs, "--seed", seed]
             cli("train", args.model, "--data", data[variant], "--out", runs, *options)
             metrics = json.loads(next(runs.glob("*/metrics.json")).read_text())
