@@ -32,6 +32,9 @@ HERE = Path(__file__).resolve().parent
 # `linear-lr3e-3` (2026-12-01); its rows from before are `hidden-lr1e-3` (the old preset).
 HIDDEN = {"text": {"dense": 128}, "fusion": {"dense": 256}}
 LINEAR = {"text": {"dense": 0}, "fusion": {"dense": 0}}
+# LINEAR with the word and character n-grams normalised apart (runtime/ngrams.py's norm "per-kind")
+PER_KIND = {"text": {"dense": 0, "ngram_norm": "per-kind"}, "fusion": {"dense": 0}}
+COSINE15 = {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15}
 VARIANTS = {
     "default": {},
     "bn-stats-off": {"training": {"bn_statistics_rows": 0}},
@@ -53,37 +56,22 @@ VARIANTS = {
     # no text head, the seed's hidden fusion layer kept: the image features meet the bag in a hidden layer
     "linear-text-lr3e-3": {"text": {"dense": 0}, "fusion": {"dense": 256}, "training": {"learning_rate": 3e-3}},
     # and the word and character n-grams normalised apart (runtime/ngrams.py's norm "per-kind")
-    "linear-lr3e-3-per-kind": {
-        "text": {"dense": 0, "ngram_norm": "per-kind"},
-        "fusion": {"dense": 0},
-        "training": {"learning_rate": 3e-3},
-    },
+    "linear-lr3e-3-per-kind": {**PER_KIND, "training": {"learning_rate": 3e-3}},
     # the preset, its step annealed to zero over 15 epochs (CosineDecay) instead of halved on a val_loss plateau
-    "linear-cosine15": {**LINEAR, "training": {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15}},
-    "linear-cosine15-per-kind": {
-        "text": {"dense": 0, "ngram_norm": "per-kind"},
-        "fusion": {"dense": 0},
-        "training": {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15},
-    },
+    "linear-cosine15": {**LINEAR, "training": COSINE15},
+    "linear-cosine15-per-kind": {**PER_KIND, "training": COSINE15},
     # the same without the image branch's dropout: on blank images its masks are the branch's only variation, noise
     # that the linear fusion passes to the logits while training
-    "linear-cosine15-per-kind-imgdrop0": {
-        "image": {"dropout": 0.0},
-        "text": {"dense": 0, "ngram_norm": "per-kind"},
-        "fusion": {"dense": 0},
-        "training": {"learning_rate": 3e-3, "schedule": "cosine", "epochs": 15},
-    },
+    "linear-cosine15-per-kind-imgdrop0": {"image": {"dropout": 0.0}, **PER_KIND, "training": COSINE15},
     # the cosine per-kind candidate at 4x the batch and Adam 1e-2 (a quarter of the steps), keeping the epoch of lowest
     # training loss (under the annealed step, about the last) instead of the lowest val_loss, which turned at epoch 5-6
     # while accuracy climbed to 12-14: 0.7402 +- 0.0058 at 20,000 rows, level with the val_loss pick (benchmarks/README)
     "linear-cosine15-per-kind-last-b256": {
-        "text": {"dense": 0, "ngram_norm": "per-kind"},
-        "fusion": {"dense": 0},
+        **PER_KIND,
         "training": {
+            **COSINE15,
             "learning_rate": 1e-2,
             "batch_size": 256,
-            "schedule": "cosine",
-            "epochs": 15,
             "monitor": "loss",
             "early_stopping_patience": 15,
         },

@@ -279,7 +279,8 @@ def ngram() -> dict[str, ModelConfig]:
     #   against TF-IDF's 0.7430 / 0.7273 / 0.7343, level with it on average (the old preset: 0.7117 on seed 0).
     # The cost, on generated multimodal data (7,500, 5 epochs): with images 0.8127 ± 0.0061 against 0.8094 blank, 3
     # seeds, where the hidden layers gave 0.8320 against 0.7787 (one seed): the image branch barely adds here. On an
-    # Intel Xeon with AMX: 0.8158 ± 0.0048 against 0.8089 ± 0.0021, higher on every seed (+0.5 to +1.0; 10 epochs +0.9).
+    # Intel Xeon with AMX: 0.8158 ± 0.0048 against 0.8089 ± 0.0021, higher on every seed (+0.5 to +1.0; 10 epochs
+    # +0.9).
     presets = _presets(
         "ngram",
         TextBranch("ngram-bag", max_tokens=65_536, sequence_length=1024, embedding_dim=64, dropout=0.7, dense=0),
