@@ -76,6 +76,19 @@ VARIANTS = {
             "early_stopping_patience": 15,
         },
     },
+    # the same with three bags, each its own embedding and softmax head on its own loss, the answer their mean
+    # (models/ngram.py): the scratch lead of 2026-12-02 carried into the model
+    "bags3-cosine15-per-kind-last-b256": {
+        "text": {**PER_KIND["text"], "bags": 3},
+        "fusion": PER_KIND["fusion"],
+        "training": {
+            **COSINE15,
+            "learning_rate": 1e-2,
+            "batch_size": 256,
+            "monitor": "loss",
+            "early_stopping_patience": 15,
+        },
+    },
 }
 
 

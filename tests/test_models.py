@@ -66,7 +66,7 @@ def test_builder_checks_arguments():
 def test_linear_fusion_puts_the_features_straight_into_the_softmax():
     import dataclasses
 
-    config = REGISTRY["ngram"].config("tiny")
+    config = _bags(REGISTRY["ngram"].config("tiny"), 1)  # one bag: `probs` is its softmax layer
     linear_fusion = dataclasses.replace(config.fusion, dense=0)
     linear = build_keras_model(dataclasses.replace(config, fusion=linear_fusion))
     names = [layer.name for layer in linear.layers]
@@ -107,3 +107,50 @@ def test_linear_fusion_in_torch_too():
     model = build_torch_model(dataclasses.replace(bare, fusion=dataclasses.replace(config.fusion, dense=0)), Encoder())
     probs = model.eval()(torch.zeros(2, side, side, 1), torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3))
     assert len(model.text) == 0 and model.fusion[-1].in_features == config.image.dense + 8 and probs.shape == (2, 27)
+
+
+def _bags(config, bags: int):
+    import dataclasses
+
+    return dataclasses.replace(config, text=dataclasses.replace(config.text, bags=bags))
+
+
+def test_bags_are_heads_whose_mean_is_the_answer():
+    import numpy as np
+
+    from rakuten_edge.training.heads import accuracy, per_head_loss, training_view
+
+    config = _bags(REGISTRY["ngram"].config("tiny"), 3)
+    model = build_keras_model(config)
+    names = {layer.name for layer in model.layers}
+    assert {"txt_embedding_1", "txt_embedding_3", "probs_1", "probs_3", "heads", "probs"} <= names
+    assert "txt_embedding" not in names and model.output.shape == (None, 27)
+    rng = np.random.default_rng(0)
+    side, n = config.image.size, 16
+    ids, weights = rng.integers(0, 4096, (n, 9), np.int32), rng.random((n, 9), np.float32)
+    x = [rng.random((n, side, side, 1), np.float32), ids, weights]
+    probs = model.predict(x, verbose=0)
+    view, loss, metrics = training_view(model)
+    heads = view.predict(x, verbose=0)
+    assert heads.shape == (n, 3, 27) and loss is per_head_loss and metrics == [accuracy]
+    np.testing.assert_allclose(probs, heads.mean(1), atol=1e-6)
+    assert np.abs(heads[:, 0] - heads[:, 1]).max() > 1e-4, "the heads should start apart (own weights)"
+    # the loss is each head's own cross-entropy, averaged: not the cross-entropy of the mean (one wider model). Heads
+    # that disagree (Dirichlet draws; fresh heads are all near uniform, where the two losses nearly meet)
+    heads, y = rng.dirichlet(np.full(27, 0.3), (n, 3)).astype(np.float32), rng.integers(0, 27, n)
+    own = -np.log(heads[np.arange(n), :, y]).mean(1)
+    np.testing.assert_allclose(np.asarray(per_head_loss(y, heads)), own, rtol=1e-4)
+    assert (own - -np.log(heads.mean(1)[np.arange(n), y]) > 0.05).mean() > 0.5
+    assert np.asarray(accuracy(y, heads)).mean() == pytest.approx((heads.mean(1).argmax(1) == y).mean())
+
+
+def test_one_bag_models_train_as_themselves_and_other_branches_refuse_bags():
+    from rakuten_edge.training.heads import training_view
+
+    model = build_keras_model(_bags(REGISTRY["ngram"].config("tiny"), 1))  # no heads layer, Keras' own loss
+    assert training_view(model) == (model, "sparse_categorical_crossentropy", ["accuracy"])
+    assert "heads" not in {layer.name for layer in model.layers}
+    with pytest.raises(ValueError, match="text.bags must be 1"):
+        build_keras_model(_bags(REGISTRY["cnn3"].config("tiny"), 2))
+    with pytest.raises(ValueError, match="text.bags must be positive"):
+        build_keras_model(_bags(REGISTRY["ngram"].config("tiny"), 0))

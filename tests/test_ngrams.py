@@ -155,6 +155,27 @@ def test_trained_ngram_bundle_answers_do_not_depend_on_padding(bundles, prepared
     np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
+@pytest.mark.slow  # a trained model (tiny preset, two bags)
+def test_trained_ngram_run_keeps_the_mean_of_its_heads(trained_runs, prepared_dir):
+    """The run trains on the heads (training/heads.py) and keeps the model that answers their mean: the accuracy its
+    history recorded for the best epoch is the kept model's on split_val."""
+    import json
+
+    keras = pytest.importorskip("keras")
+    from rakuten_edge.data.prepared import load_split
+    from rakuten_edge.runtime.preprocess import image_tensor
+
+    run, val = trained_runs["ngram"], load_split(prepared_dir, "val")
+    model = keras.saving.load_model(run / "model.keras")
+    assert "heads" in {layer.name for layer in model.layers} and model.output.shape == (None, 27)
+    probs = model.predict([image_tensor(val.pixels), *HashedNgrams.from_run(run)(val.texts)], verbose=0)
+    accuracy = float((probs.argmax(1) == val.labels).mean())
+    metrics = json.loads((run / "metrics.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    assert accuracy > 0.2 and accuracy == pytest.approx(metrics["accuracy"], abs=1e-4)
+    assert history["val_accuracy"][metrics["best_epoch"] - 1] == pytest.approx(accuracy, abs=1e-4)
+
+
 HOSTILE = [
     "ÉCOLE élève Über straße",
     "emoji 😀😀 and CJK 漢字かな",

@@ -19,7 +19,7 @@ def _base(prepared_dir, runs, key: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("key", ["cnn2", "camembert-ft"])
+@pytest.mark.parametrize("key", ["cnn2", "camembert-ft", "ngram"])  # ngram: a view of its heads (training/heads.py)
 def test_killed_run_resumes_to_the_same_best_epoch(prepared_dir, tiny_camembert, tmp_path, key):
     from rakuten_edge.training import train
 

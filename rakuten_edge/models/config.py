@@ -29,6 +29,9 @@ class TextBranch:
     dense: int = 128  # the text head's Dense -> BN -> Dropout; 0: none, the branch's features go to the fusion
     dense_dropout: float = 0.3
     ngram_norm: str = "joint"  # ngram-bag only: runtime/ngrams.py's `norm` (joint | per-kind)
+    # ngram-bag only: independent bags (each its own embedding and softmax head, trained on its own loss); the
+    # answer is the mean of the heads' probabilities (keras_builders.fusion_heads, training/heads.py)
+    bags: int = 1
 
 
 @dataclass(frozen=True)

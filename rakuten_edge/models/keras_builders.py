@@ -7,6 +7,9 @@ from ..tables import load_object
 from ..tables.text_kinds import IMAGE, PROBS, TEXT_KINDS, TextKind
 from .config import Fusion, ImageBranch, ModelConfig, TextBranch
 
+# The layer that stacks the heads of a several-bag model, (batch, heads, classes); training/heads.py trains on it.
+HEADS = "heads"
+
 
 def text_kind_of(branch: str) -> TextKind:
     """The text kind whose Keras branches include `branch` (tables/text_kinds.py)."""
@@ -25,6 +28,7 @@ def _check(config: ModelConfig) -> None:
         ("text.units", config.text.units),
         ("text.sequence_length", config.text.sequence_length),
         ("num_classes", config.num_classes),
+        ("text.bags", config.text.bags),
     ):
         if value < 1:
             raise ValueError(f"{name} must be positive, got {value}")
@@ -84,28 +88,42 @@ def text_branch(inputs: tuple, cfg: TextBranch, momentum: float = 0.99):
     return text_head(x, cfg, momentum)
 
 
-def text_head(x, cfg: TextBranch, momentum: float = 0.99):
+def text_head(x, cfg: TextBranch, momentum: float = 0.99, suffix: str = ""):
     """Dense -> BN -> Dropout: how every text branch ends before the fusion (`cfg.dense == 0`: nothing, the branch's
     features go straight to the fusion; with the linear fusion, ngram's bag is then a linear model of its n-grams)."""
     from keras import layers
 
     if not cfg.dense:
         return x
-    x = layers.Dense(cfg.dense, activation="relu", name="txt_dense")(x)
-    x = layers.BatchNormalization(momentum=momentum, name="txt_bn")(x)
-    return layers.Dropout(cfg.dense_dropout, name="txt_drop")(x)
+    x = layers.Dense(cfg.dense, activation="relu", name=f"txt_dense{suffix}")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"txt_bn{suffix}")(x)
+    return layers.Dropout(cfg.dense_dropout, name=f"txt_drop{suffix}")(x)
 
 
-def fusion_head(image_features, text_features, cfg: Fusion, num_classes: int, momentum: float = 0.99):
+def fusion_head(image_features, text_features, cfg: Fusion, num_classes: int, momentum: float = 0.99, suffix=""):
     """Concatenate -> [Dense -> BN] -> Dropout -> softmax; `cfg.dense == 0` is the linear fusion (no hidden layer)."""
     from keras import layers
 
-    x = layers.Concatenate(name="fusion_concat")([image_features, text_features])
+    x = layers.Concatenate(name=f"fusion_concat{suffix}")([image_features, text_features])
     if cfg.dense:
-        x = layers.Dense(cfg.dense, activation="relu", name="fusion_dense")(x)
-        x = layers.BatchNormalization(momentum=momentum, name="fusion_bn")(x)
-    x = layers.Dropout(cfg.dropout, name="fusion_drop")(x)
-    return layers.Dense(num_classes, activation="softmax", name=PROBS)(x)
+        x = layers.Dense(cfg.dense, activation="relu", name=f"fusion_dense{suffix}")(x)
+        x = layers.BatchNormalization(momentum=momentum, name=f"fusion_bn{suffix}")(x)
+    x = layers.Dropout(cfg.dropout, name=f"fusion_drop{suffix}")(x)
+    return layers.Dense(num_classes, activation="softmax", name=f"{PROBS}{suffix}")(x)
+
+
+def fusion_heads(image_features, text_features: tuple, cfg: Fusion, num_classes: int, momentum: float = 0.99):
+    """One fusion head per text feature set (a branch with several bags), all on the same image features; `probs` is
+    the mean of their probabilities. The heads stack into the `heads` layer, (batch, heads, classes), which is what
+    training/heads.py trains: each head on its own loss, so they stay an ensemble rather than one wider model."""
+    from keras import layers
+
+    rows = []
+    for k, text in enumerate(text_features, start=1):
+        probs = fusion_head(image_features, text, cfg, num_classes, momentum, suffix=f"_{k}")
+        rows.append(layers.Reshape((1, num_classes), name=f"{PROBS}_{k}_row")(probs))
+    heads = layers.Concatenate(axis=1, name=HEADS)(rows)
+    return layers.GlobalAveragePooling1D(name=PROBS)(heads)
 
 
 def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
@@ -125,7 +143,12 @@ def build_keras_model(config: ModelConfig, cls_dim: int | None = None):
     text_features = load_object(kind.keras_branch)(text, config.text, momentum)
 
     # --- fusion and output
-    probs = fusion_head(image_features, text_features, config.fusion, config.num_classes, momentum)
+    if isinstance(text_features, tuple):  # several bags, one head each
+        probs = fusion_heads(image_features, text_features, config.fusion, config.num_classes, momentum)
+    elif config.text.bags != 1:
+        raise ValueError(f"the {config.text.kind} branch builds one bag; text.bags must be 1, got {config.text.bags}")
+    else:
+        probs = fusion_head(image_features, text_features, config.fusion, config.num_classes, momentum)
     return keras.Model(inputs=[image, *text], outputs=probs, name=config.key)
 
 

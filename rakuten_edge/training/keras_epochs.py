@@ -57,6 +57,8 @@ def _seed_states(model) -> list:
 def load_point(folder: Path):
     import keras
 
+    from . import heads  # noqa: F401  (registers the per-head loss a several-bag model's points are compiled with)
+
     model = keras.saving.load_model(folder / MODEL_FILE)
     seeds = np.load(folder / SEEDS_FILE)
     for i, variable in enumerate(_seed_states(model)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import time
 
 import numpy as np
@@ -87,6 +86,8 @@ def fit_keras(
     After every epoch a resume point goes beside the run folder; `ctx.resume` starts from the last one."""
     import keras
 
+    from .heads import best_answer_model, training_view
+
     t = config.training
     steps = math.ceil(len(y_train) / t.batch_size)
     if t.schedule == "cosine":
@@ -100,7 +101,8 @@ def fit_keras(
     if point:
         model = load_point(point[1])
     else:
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model, loss, metrics = training_view(model)  # the model itself, or the view of its heads (heads.py)
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
     # Training calls only, the saved model stays stock. cnn3 seed steps (benchmarks/train_speed.py): stock 69.9
     # samples/s, fused batch norms 93.7, + bfloat16 convolutions 114.7 (see fused_bn.py, bf16_conv.py).
     if t.fused_batch_norms:
@@ -108,10 +110,12 @@ def fit_keras(
     bf16_convolutions(model, None if t.bf16_convolutions else False)  # None: where this CPU has native bfloat16
     build_training_variables(model, train_inputs, y_train)
     best = ctx.checkpoints.best(".keras")
-    early = keras.callbacks.EarlyStopping(monitor=t.monitor, patience=t.early_stopping_patience)
-    keep_best = keras.callbacks.ModelCheckpoint(best, monitor=t.monitor, save_best_only=True)
+    # The direction said, not guessed: Keras guesses it from the metric's name, and the heads' accuracy is a function.
+    watch = {"monitor": t.monitor, "mode": "min" if "loss" in t.monitor else "max"}
+    early = keras.callbacks.EarlyStopping(**watch, patience=t.early_stopping_patience)
+    keep_best = keras.callbacks.ModelCheckpoint(best, **watch, save_best_only=True)
     plateau = (
-        keras.callbacks.ReduceLROnPlateau(monitor=t.monitor, factor=t.plateau_factor, patience=t.plateau_patience)
+        keras.callbacks.ReduceLROnPlateau(**watch, factor=t.plateau_factor, patience=t.plateau_patience)
         if t.schedule == "plateau"
         else None
     )
@@ -142,8 +146,7 @@ def fit_keras(
     history = resume.history
     monitored = history[t.monitor]
     best_epoch = int(np.argmin(monitored) if "loss" in t.monitor else np.argmax(monitored)) + 1
-    model = keras.saving.load_model(best)
-    shutil.copyfile(best, ctx.run.keras_path)
+    model = best_answer_model(best, ctx.run.keras_path)
     timing = {
         "epochs_run": len(monitored),
         "best_epoch": best_epoch,
