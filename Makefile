@@ -9,6 +9,7 @@ SETUP_STAMP := $(VENV)/.setup-done
 # without AVX-512 (21 samples/s), where ngram at 64 px runs 118 samples/s and reached 0.8247 validation accuracy
 # after 5 epochs (0.8140 after 4; cnn3 after 10: 0.7433). With ngram's linear preset (2026-12-01, no hidden layer,
 # Adam 3e-3: +1.9 points over TF-IDF on real text) the same 5 epochs gave 0.8173 (benchmarks/README, "Real text").
+# With three bags (2026-12-02): 0.8087, the whole demo 13 min 49 s from a fresh clone on the AMD EPYC without AVX-512.
 DEMO_N ?= 7500
 DEMO_IMAGE_SIZE ?= 64
 

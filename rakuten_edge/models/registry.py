@@ -282,7 +282,8 @@ def ngram() -> dict[str, ModelConfig]:
     # The monitored `loss` is the training loss: under the annealed step its lowest is about the last epoch, and no
     # epoch is picked on the validation rows (val_loss turned at epoch 5-7 while accuracy climbed to 12-15).
     # The image branch, on generated multimodal data (7,500, 5 epochs), the one-bag preset: with images 0.8127 +-
-    # 0.0061 against 0.8094 blank on the AMD EPYC, 0.8158 +- 0.0048 against 0.8089 +- 0.0021 on an Intel Xeon with AMX.
+    # 0.0061 against 0.8094 blank on the AMD EPYC, 0.8158 +- 0.0048 against 0.8089 +- 0.0021 on an Intel Xeon with AMX;
+    # this preset, one seed so far (AMD EPYC without AVX-512): 0.8020 against 0.8067 blank, inside a seed's noise.
     presets = _presets(
         "ngram",
         TextBranch(
