@@ -286,27 +286,11 @@ def ngram() -> dict[str, ModelConfig]:
     # this preset, one seed so far (AMD EPYC without AVX-512): 0.8020 against 0.8067 blank, inside a seed's noise.
     presets = _presets(
         "ngram",
-        TextBranch(
-            "ngram-bag",
-            max_tokens=65_536,
-            sequence_length=1024,
-            embedding_dim=64,
-            dropout=0.7,
-            dense=0,
-            ngram_norm="per-kind",
-            bags=3,
-        ),
+        TextBranch("ngram-bag", 65_536, 1024, 64, dropout=0.7, dense=0, ngram_norm="per-kind", bags=3),
         TextBranch("ngram-bag", max_tokens=4096, sequence_length=256, embedding_dim=16, dense=32, bags=2),
         Training(learning_rate=3e-3),
     )
-    training = Training(
-        epochs=15,
-        batch_size=256,
-        learning_rate=1e-2,
-        schedule="cosine",
-        monitor="loss",
-        early_stopping_patience=15,
-    )
+    training = Training(15, 256, 1e-2, "cosine", monitor="loss", early_stopping_patience=15)
     # The tiny preset keeps its small hidden layers and its step (the suite's tiny figures and gates were set with
     # them); the builders' dense = 0 paths have their own tests (tests/test_models.py). Its two bags take every suite
     # path (training on the heads, export, runtime, page) through a model with heads.
