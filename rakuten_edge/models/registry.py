@@ -275,18 +275,21 @@ def ngram() -> dict[str, ModelConfig]:
     #   until 2026-12-02): 0.6831 / 0.7087 / 0.6906 at 8,000 (AMD EPYC), 0.7332 / 0.7345 / 0.7372 at 20,000, level
     #   with TF-IDF; words and characters normalised apart, batch 256, Adam 1e-2 annealed over 15 epochs, the last
     #   epoch: 0.7402 +- 0.0058 at 20,000 (Intel Xeon with AMX);
-    # - the same with three bags, each its own embedding and softmax head on its own loss, the answer their mean (this
-    #   preset; AMD EPYC without AVX-512, 32 px blank images): 0.6950 / 0.7019 / 0.6894 at 8,000 (+2.0 over TF-IDF),
-    #   0.7472 / 0.7418 / 0.7422 at 20,000 (+0.9, spread halved). Costs: 3 tables, 49 MB fp32 (int8 12.6 MB, gates
-    #   passed), batch-1 latency still 0.54x cnn3's.
+    # - the same with three bags, each its own embedding and softmax head on its own loss, the answer their mean
+    #   (AMD EPYC without AVX-512, 32 px blank images): 0.6950 / 0.7019 / 0.6894 at 8,000 (+2.0 over TF-IDF),
+    #   0.7472 / 0.7418 / 0.7422 at 20,000 (+0.9), 65,536 x 64 tables, 49 MB fp32;
+    # - the same with 262,144 buckets and 32 columns (this preset; AMD EPYC with AVX-512, 32 px): 0.6906 / 0.7150 /
+    #   0.6919 at 8,000 (+2.4), 0.7555 / 0.7370 / 0.7460 at 20,000 (+1.1); int8 gates passed. Fewer collisions (LR on
+    #   these features at 20,000 rows: +0.38 / +0.25 / -0.05 by split); a linear head has rank <= 27, so 32 columns
+    #   lose no expressiveness. Costs: a 112 MB bundle (int8 28 MB); 5 epochs on generated data learn slower.
     # The monitored `loss` is the training loss: under the annealed step its lowest is about the last epoch, and no
     # epoch is picked on the validation rows (val_loss turned at epoch 5-7 while accuracy climbed to 12-15).
-    # The image branch, on generated multimodal data (7,500, 5 epochs), the one-bag preset: with images 0.8127 +-
-    # 0.0061 against 0.8094 blank on the AMD EPYC, 0.8158 +- 0.0048 against 0.8089 +- 0.0021 on an Intel Xeon with AMX;
-    # this preset, one seed so far (AMD EPYC without AVX-512): 0.8020 against 0.8067 blank, inside a seed's noise.
+    # The image branch, on generated multimodal data (7,500, 5 epochs), with images against blank: one bag 0.8127 +-
+    # 0.0061 against 0.8094 (AMD EPYC), 0.8158 +- 0.0048 against 0.8089 (Intel Xeon with AMX); three 65,536 x 64 bags
+    # 0.8073 +- 0.0037 against 0.8053 +- 0.0024 (AMD EPYC with AVX-512); this preset 0.7876 +- 0.0027 against 0.7804.
     presets = _presets(
         "ngram",
-        TextBranch("ngram-bag", 65_536, 1024, 64, dropout=0.7, dense=0, ngram_norm="per-kind", bags=3),
+        TextBranch("ngram-bag", 262_144, 1024, 32, dropout=0.7, dense=0, ngram_norm="per-kind", bags=3),
         TextBranch("ngram-bag", max_tokens=4096, sequence_length=256, embedding_dim=16, dense=32, bags=2),
         Training(learning_rate=3e-3),
     )
