@@ -6,9 +6,9 @@ the seed's sequence branches by 12-14 points, because it needs no word order and
 handful of rows. Hashing keeps the vocabulary out of the bundle (a 1 MB IDF table instead) and gives unseen words
 their character n-grams. Measured here with logistic regression on those rows (AMD EPYC, split seed 42): TF-IDF
 word 1-2 grams 0.6606; these features, 65,536 buckets, 1,024 kept per text 0.6725; 256 kept 0.6694; 262,144 buckets
-0.6756. At 20,000 rows collisions cost more: 262,144 buckets against 65,536, +0.38 / +0.25 / -0.05 by split (AMD EPYC
-with AVX-512), so the preset hashes into 262,144 and keeps its tables at 32 columns. The graph holds an EmbeddingBag
-(gather, then the weighted sum), so the runtime only hashes and counts.
+0.6756. At 20,000 rows, 262,144 buckets against 65,536: +0.10 on each split (benchmarks/hashed_lr.py, AMD EPYC with
+AVX-512); the whole model gained +0.25, so the preset hashes into 262,144 and keeps its tables at 32 columns. The
+graph holds an EmbeddingBag (gather, then the weighted sum), so the runtime only hashes and counts.
 """
 
 from __future__ import annotations

@@ -279,9 +279,9 @@ def ngram() -> dict[str, ModelConfig]:
     #   (AMD EPYC without AVX-512, 32 px blank images): 0.6950 / 0.7019 / 0.6894 at 8,000 (+2.0 over TF-IDF),
     #   0.7472 / 0.7418 / 0.7422 at 20,000 (+0.9), 65,536 x 64 tables, 49 MB fp32;
     # - the same with 262,144 buckets and 32 columns (this preset; AMD EPYC with AVX-512, 32 px): 0.6906 / 0.7150 /
-    #   0.6919 at 8,000 (+2.4), 0.7555 / 0.7370 / 0.7460 at 20,000 (+1.1); int8 gates passed. Fewer collisions (LR on
-    #   these features at 20,000 rows: +0.38 / +0.25 / -0.05 by split); a linear head has rank <= 27, so 32 columns
-    #   lose no expressiveness. Costs: a 112 MB bundle (int8 28 MB); 5 epochs on generated data learn slower.
+    #   0.6919 at 8,000 (+2.4), 0.7555 / 0.7370 / 0.7460 at 20,000 (+1.1); int8 gates passed. Fewer collisions
+    #   (models/ngram.py); a linear head has rank <= 27, so 32 columns lose no expressiveness. Costs: a 112 MB bundle
+    #   (int8 28 MB); 5 epochs on generated data learn slower.
     # The monitored `loss` is the training loss: under the annealed step its lowest is about the last epoch, and no
     # epoch is picked on the validation rows (val_loss turned at epoch 5-7 while accuracy climbed to 12-15).
     # The image branch, on generated multimodal data (7,500, 5 epochs), with images against blank: one bag 0.8127 +-
