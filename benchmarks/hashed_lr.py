@@ -1,4 +1,4 @@
-"""Logistic regression on exactly the sixth model's text input (issue 22): are its features or its training short?
+"""Linear fits of exactly the sixth model's text input (issue 22): are its features or its training short?
 
     .venv/bin/python benchmarks/hashed_lr.py PREPARED... [--buckets 65536 262144] [--norm joint per-kind]
         [--fit lr svc]
