@@ -48,12 +48,12 @@ def length_batches(texts: list[str], size: int, rng=None) -> list[np.ndarray]:
 class Encoder:
     def __init__(self, folder: Path, classes: int, seed: int):
         import torch
-        from transformers import AutoModel, AutoTokenizer
+
+        from rakuten_edge.models.camembert import load_encoder  # the project's loader: local only, one-line errors
 
         torch.manual_seed(seed)
         self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        self.model = AutoModel.from_pretrained(folder, local_files_only=True)
+        self.model, self.tokenizer = load_encoder(str(folder))
         self.head = torch.nn.Linear(self.model.config.hidden_size, classes)
 
     def pooled(self, texts: list[str]):
